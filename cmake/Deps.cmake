@@ -1,0 +1,32 @@
+# Every dependency is found through pkg-config. A missing one stops the
+# configure step with the name of the Debian package that provides it.
+find_package(PkgConfig)
+if(NOT PKG_CONFIG_FOUND)
+  message(FATAL_ERROR "pkg-config not found: apt-get install pkg-config")
+endif()
+
+# mailctl_dep(<VAR> <pkg-config module> <Debian package>)
+function(mailctl_dep var module debpkg)
+  pkg_check_modules(${var} QUIET IMPORTED_TARGET ${module})
+  if(NOT ${var}_FOUND)
+    message(FATAL_ERROR
+      "missing dependency '${module}' (pkg-config): apt-get install ${debpkg}")
+  endif()
+  message(STATUS "found ${module} ${${var}_VERSION}")
+endfunction()
+
+mailctl_dep(OPENSSL  openssl      libssl-dev)
+mailctl_dep(SQLITE   sqlite3      libsqlite3-dev)
+mailctl_dep(NCURSES  ncursesw     libncurses-dev)
+mailctl_dep(YAML     yaml-0.1     libyaml-dev)
+mailctl_dep(LDNS     ldns         libldns-dev)
+mailctl_dep(MILTER   milter       libmilter-dev)
+mailctl_dep(JANSSON  jansson      libjansson-dev)
+mailctl_dep(CURL     libcurl      libcurl4-openssl-dev)
+mailctl_dep(ARGON2   libargon2    libargon2-dev)
+mailctl_dep(PSL      libpsl       libpsl-dev)
+mailctl_dep(IDN2     libidn2      libidn2-dev)
+mailctl_dep(PWQUALITY pwquality   libpwquality-dev)
+if(MAILCTL_TESTS)
+  mailctl_dep(CMOCKA cmocka       libcmocka-dev)
+endif()
