@@ -1,0 +1,189 @@
+/* Hosted domains; see domain.h. */
+#include "domain.h"
+#include "address.h"
+#include "alias.h"
+#include "mailbox.h"
+#include "user.h"
+#include "xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void domain_added_release(struct domain_added *d)
+{
+	free(d->name);
+	free(d->postmaster_target);
+	memset(d, 0, sizeof(*d));
+}
+
+int domain_require(struct mc_ctx *ctx, const char *name, struct domain_row *out,
+		   struct mc_error *err)
+{
+	char *canon;
+	if (addr_domain_normalize(name, &canon, err) < 0)
+		return -1;
+	int rc = store_domain_get(ctx->st, canon, out, err);
+	if (rc == 0)
+		rc = mc_fail(err, MC_ENODOMAIN, "domain '%s' does not exist", canon);
+	free(canon);
+	return rc < 0 ? -1 : 0;
+}
+
+/* Choose where postmaster@ and abuse@ of a new domain point. */
+static int postmaster_target(struct mc_ctx *ctx, const char *admin, char **out,
+			     struct mc_error *err)
+{
+	struct user_row u;
+	int rc;
+	if (admin && *admin)
+		return addr_normalize(admin, out, NULL, NULL, err);
+	rc = store_user_first_admin(ctx->st, &u, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 1) {
+		*out = xstrdup(u.address);
+		user_row_release(&u);
+		return 0;
+	}
+	if (ctx->cfg->admin_address && *ctx->cfg->admin_address)
+		return addr_normalize(ctx->cfg->admin_address, out, NULL, NULL, err);
+	return mc_fail(err, MC_EDATA,
+		       "no admin address for postmaster@ and abuse@: pass --admin ADDR, set "
+		       "'admin_address' in the config, or create an admin user first");
+}
+
+struct add_arg {
+	const char *name;
+	const char *target;
+};
+
+static int add_tx(struct mc_ctx *ctx, void *varg, struct mc_error *err)
+{
+	struct add_arg *a = varg;
+	struct domain_row d;
+	long long id, alias_id;
+	int rc = store_domain_get(ctx->st, a->name, &d, err);
+	if (rc != 0) {
+		domain_row_release(&d);
+		return rc < 0 ? -1 : mc_fail(err, MC_EDATA, "domain '%s' already exists", a->name);
+	}
+	if (store_domain_insert(ctx->st, a->name, &id, err) < 0)
+		return -1;
+	static const char *const required[] = {"postmaster", "abuse"};
+	for (size_t i = 0; i < 2; i++) {
+		char *src = xasprintf("%s@%s", required[i], a->name);
+		rc = strcmp(src, a->target) == 0
+			     ? mc_fail(err, MC_EDATA, "'%s' cannot point at itself", src)
+			     : store_alias_insert(ctx->st, id, src, 1, &alias_id, err);
+		if (rc == 0)
+			rc = store_alias_add_target(ctx->st, alias_id, a->target, err);
+		free(src);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int domain_add(struct mc_ctx *ctx, const char *name, const char *admin,
+	       struct domain_added *out, struct mc_error *err)
+{
+	struct add_arg a;
+	char *canon = NULL, *target = NULL, *detail;
+	memset(out, 0, sizeof(*out));
+	if (addr_domain_normalize(name, &canon, err) < 0 ||
+	    postmaster_target(ctx, admin, &target, err) < 0)
+		goto fail;
+	a.name = canon;
+	a.target = target;
+	detail = xasprintf("postmaster, abuse -> %s", target);
+	int rc = account_tx(ctx, add_tx, &a, "domain.add", canon, detail, err);
+	free(detail);
+	if (rc < 0)
+		goto fail;
+	out->name = canon;
+	out->postmaster_target = target;
+	return 0;
+fail:
+	free(canon);
+	free(target);
+	return -1;
+}
+
+struct del_arg {
+	struct domain_row *d;
+	int force;
+};
+
+static int del_tx(struct mc_ctx *ctx, void *varg, struct mc_error *err)
+{
+	struct del_arg *a = varg;
+	struct alias_list al;
+	struct user_list ul;
+	int rc = -1;
+	if (store_alias_list(ctx->st, a->d->name, &al, err) < 0)
+		return -1;
+	if (store_user_list(ctx->st, a->d->name, &ul, err) < 0)
+		goto out_aliases;
+	size_t optional = 0;
+	for (size_t i = 0; i < al.n; i++)
+		optional += !al.v[i].required;
+	if (!a->force && (ul.n || optional)) {
+		mc_fail(err, MC_EDATA,
+			"domain '%s' still has %zu user(s) and %zu alias(es): delete them first "
+			"or use --force (mailboxes are archived, never deleted)",
+			a->d->name, ul.n, optional);
+		goto out;
+	}
+	for (size_t i = 0; i < ul.n; i++)
+		if (user_detach(ctx, &ul.v[i], a->d->id, err) < 0 ||
+		    store_user_delete(ctx->st, ul.v[i].id, err) < 0)
+			goto out;
+	for (size_t i = 0; i < al.n; i++)
+		if (store_alias_delete(ctx->st, al.v[i].id, err) < 0)
+			goto out;
+	rc = store_domain_delete(ctx->st, a->d->id, err);
+out:
+	user_list_release(&ul);
+out_aliases:
+	alias_list_release(&al);
+	return rc;
+}
+
+int domain_del(struct mc_ctx *ctx, const char *name, int force, char **archived,
+	       struct mc_error *err)
+{
+	struct domain_row d;
+	struct del_arg a = {&d, force};
+	struct mc_error ignored;
+	*archived = NULL;
+	if (domain_require(ctx, name, &d, err) < 0)
+		return -1;
+	int rc = store_begin(ctx->st, err);
+	if (rc == 0 && (del_tx(ctx, &a, err) < 0 ||
+			store_audit(ctx->st, ctx->actor, "domain.del", d.name,
+				    force ? "force" : "", err) < 0 ||
+			mailbox_archive(ctx->cfg, d.name, NULL, archived, err) < 0)) {
+		store_rollback(ctx->st);
+		rc = -1;
+	}
+	if (rc == 0 && store_commit(ctx->st, err) < 0) {
+		if (*archived)
+			mailbox_unarchive(ctx->cfg, d.name, NULL, *archived, &ignored);
+		free(*archived);
+		*archived = NULL;
+		rc = -1;
+	}
+	domain_row_release(&d);
+	return rc;
+}
+
+int domain_list(struct mc_ctx *ctx, struct domain_list *out, struct mc_error *err)
+{
+	return store_domain_list(ctx->st, out, err);
+}
+
+int domain_show(struct mc_ctx *ctx, const char *name, struct domain_row *out,
+		struct mc_error *err)
+{
+	return domain_require(ctx, name, out, err);
+}

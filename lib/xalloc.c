@@ -1,4 +1,7 @@
 /* Allocators that abort on exhaustion; see xalloc.h. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include "xalloc.h"
 
 #include <stdarg.h>

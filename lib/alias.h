@@ -1,0 +1,34 @@
+/*
+ * alias - forwarding addresses.
+ *
+ * An alias maps a source address in a hosted domain, or a whole domain
+ * ("@example.org", the catch-all), to one or more target addresses, which
+ * may be off-site. A target in a hosted domain must exist (a user, an
+ * alias, or covered by that domain's catch-all). A source cannot also be a
+ * user. Changes that would make mail loop are refused, as are changes that
+ * would leave postmaster@ or abuse@ of a domain with no target.
+ */
+#ifndef MAILCTL_ALIAS_H
+#define MAILCTL_ALIAS_H
+
+#include <stddef.h>
+
+#include "account.h"
+
+/* Longest chain of aliases followed when looking for loops; Postfix's own
+ * virtual_alias_recursion_limit is 100. */
+#define ALIAS_MAX_DEPTH 100
+
+/* Create 'source' or add targets to it. '*canon' gets the stored source. */
+int alias_add(struct mc_ctx *ctx, const char *source, const char *const *targets, size_t n,
+	      char **canon, struct mc_error *err);
+
+/* Delete one target ('target' not NULL) or the whole alias. */
+int alias_del(struct mc_ctx *ctx, const char *source, const char *target,
+	      struct mc_error *err);
+
+/* 'domain' NULL lists all; an unknown domain is MC_ENODOMAIN. */
+int alias_list(struct mc_ctx *ctx, const char *domain, struct alias_list *out,
+	       struct mc_error *err);
+
+#endif
