@@ -17,9 +17,8 @@ int account_is_required_local(const char *local)
 	return strcmp(local, "postmaster") == 0 || strcmp(local, "abuse") == 0;
 }
 
-int account_tx(struct mc_ctx *ctx, int (*fn)(struct mc_ctx *, void *, struct mc_error *),
-	       void *arg, const char *action, const char *subject, const char *detail,
-	       struct mc_error *err)
+int account_tx(struct mc_ctx *ctx, int (*fn)(struct mc_ctx *, void *, struct mc_error *), void *arg,
+               const char *action, const char *subject, const char *detail, struct mc_error *err)
 {
 	if (store_begin(ctx->st, err) < 0)
 		return -1;

@@ -29,8 +29,7 @@ int account_is_required_local(const char *local);
 
 /* Run 'fn' inside a transaction: begin, fn, audit row, commit; roll back
  * on any failure. 'action'/'subject'/'detail' go to the audit log. */
-int account_tx(struct mc_ctx *ctx, int (*fn)(struct mc_ctx *, void *, struct mc_error *),
-	       void *arg, const char *action, const char *subject, const char *detail,
-	       struct mc_error *err);
+int account_tx(struct mc_ctx *ctx, int (*fn)(struct mc_ctx *, void *, struct mc_error *), void *arg,
+               const char *action, const char *subject, const char *detail, struct mc_error *err);
 
 #endif

@@ -357,7 +357,7 @@ struct addr_parts {
 
 static int address_norm(const char *in, int catchall, struct addr_parts *p, char *why)
 {
-	const char *at;
+	const char *at = NULL;
 	size_t llen;
 
 	if (check_shape(in, &at, why) < 0)

@@ -26,13 +26,12 @@ int addr_domain_normalize(const char *in, char **out, struct mc_error *err);
 /* Validate and normalise "local@domain". '*out' gets "local@a-label".
  * When 'local' / 'domain' are not NULL they get the two parts (caller
  * frees). */
-int addr_normalize(const char *in, char **out, char **local, char **domain,
-		   struct mc_error *err);
+int addr_normalize(const char *in, char **out, char **local, char **domain, struct mc_error *err);
 
 /* Like addr_normalize() but also accepts a catch-all "@domain" (then
  * '*local' is ""). */
 int addr_normalize_source(const char *in, char **out, char **local, char **domain,
-			  struct mc_error *err);
+                          struct mc_error *err);
 
 /* Return 1 when 's' is valid UTF-8 with no control characters. */
 int addr_is_clean_utf8(const char *s);

@@ -25,7 +25,7 @@ struct add_arg {
  * source, its domain's catch-all when it is neither user nor alias and one
  * exists, else NULL (delivered or sent off-site). '*key' is malloc'd. */
 static int alias_key(struct mc_ctx *ctx, const struct pending *p, const char *addr, char **key,
-		     struct mc_error *err)
+                     struct mc_error *err)
 {
 	struct alias_row a;
 	struct user_row u;
@@ -55,29 +55,45 @@ static int alias_key(struct mc_ctx *ctx, const struct pending *p, const char *ad
 
 /* The targets of alias 'key', with the pending change applied. */
 static int key_targets(struct mc_ctx *ctx, const struct pending *p, const char *key,
-		       struct alias_row *out, struct mc_error *err)
+                       struct alias_row *out, struct mc_error *err)
 {
 	int rc = store_alias_get(ctx->st, key, out, err);
 	if (rc < 0)
 		return -1;
 	if (strcmp(key, p->source) == 0)
 		for (size_t i = 0; i < p->n; i++) {
-			out->targets = xrealloc(out->targets,
-						(out->ntargets + 1) * sizeof(char *));
+			out->targets = xrealloc(out->targets, (out->ntargets + 1) * sizeof(char *));
 			out->targets[out->ntargets++] = xstrdup(p->targets[i]);
 		}
 	return 0;
 }
 
+/* Keys already walked: in a loop-free graph a shared tail need not be
+ * walked twice, which keeps wide alias trees linear. */
+struct seen {
+	char **v;
+	size_t n, alloc;
+};
+
+static int seen_add(struct seen *s, const char *key)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->v[i], key) == 0)
+			return 0;
+	s->v = xgrow(s->v, &s->alloc, s->n + 1, sizeof(char *));
+	s->v[s->n++] = xstrdup(key);
+	return 1;
+}
+
 /* Depth-first walk from 'key'; a return to the pending source is a loop. */
-static int walk(struct mc_ctx *ctx, const struct pending *p, const char *key, int depth,
-		struct mc_error *err)
+static int walk(struct mc_ctx *ctx, const struct pending *p, struct seen *seen, const char *key,
+                int depth, struct mc_error *err)
 {
 	struct alias_row a;
 	int rc = 0;
 	if (depth > ALIAS_MAX_DEPTH)
 		return mc_fail(err, MC_EDATA, "alias '%s' would start a chain deeper than %d",
-			       p->source, ALIAS_MAX_DEPTH);
+		               p->source, ALIAS_MAX_DEPTH);
 	if (key_targets(ctx, p, key, &a, err) < 0)
 		return -1;
 	for (size_t i = 0; i < a.ntargets && rc == 0; i++) {
@@ -86,18 +102,28 @@ static int walk(struct mc_ctx *ctx, const struct pending *p, const char *key, in
 			break;
 		if (next && strcmp(next, p->source) == 0)
 			rc = mc_fail(err, MC_EDATA, "alias '%s' would make mail loop (via '%s')",
-				     p->source, key);
-		else if (next)
-			rc = walk(ctx, p, next, depth + 1, err);
+			             p->source, key);
+		else if (next && seen_add(seen, next))
+			rc = walk(ctx, p, seen, next, depth + 1, err);
 		free(next);
 	}
 	alias_row_release(&a);
 	return rc;
 }
 
+static int check_loops(struct mc_ctx *ctx, const struct pending *p, struct mc_error *err)
+{
+	struct seen seen = {0};
+	int rc = walk(ctx, p, &seen, p->source, 0, err);
+	for (size_t i = 0; i < seen.n; i++)
+		free(seen.v[i]);
+	free(seen.v);
+	return rc;
+}
+
 /* A target in one of our domains must lead somewhere. */
 static int check_local_target(struct mc_ctx *ctx, const struct add_arg *a, const char *t,
-			      struct mc_error *err)
+                              struct mc_error *err)
 {
 	struct domain_row d;
 	struct pending p = {a->source, a->targets, a->n};
@@ -115,10 +141,10 @@ static int check_local_target(struct mc_ctx *ctx, const struct add_arg *a, const
 	if (alias_key(ctx, &p, t, &key, err) < 0)
 		return -1;
 	rc = key ? 0
-		 : mc_fail(err, MC_ENOUSER,
-			   "target '%s' does not exist: its domain is hosted here, so it must "
-			   "be a user or an alias",
-			   t);
+	         : mc_fail(err, MC_ENOUSER,
+	                   "target '%s' does not exist: its domain is hosted here, so it must "
+	                   "be a user or an alias",
+	                   t);
 	free(key);
 	return rc;
 }
@@ -136,19 +162,19 @@ static int add_tx(struct mc_ctx *ctx, void *varg, struct mc_error *err)
 	domain_row_release(&d);
 	if (rc <= 0)
 		return rc < 0 ? -1
-			      : mc_fail(err, MC_ENODOMAIN, "domain '%s' does not exist",
-					a->domain);
+		              : mc_fail(err, MC_ENODOMAIN, "domain '%s' does not exist", a->domain);
 	if ((rc = store_user_get(ctx->st, a->source, &u, err)) != 0) {
 		user_row_release(&u);
 		return rc < 0 ? -1
-			      : mc_fail(err, MC_EDATA, "'%s' is a user; an alias cannot share "
-						       "a user's address",
-					a->source);
+		              : mc_fail(err, MC_EDATA,
+		                        "'%s' is a user; an alias cannot share "
+		                        "a user's address",
+		                        a->source);
 	}
 	for (size_t i = 0; i < a->n; i++)
 		if (check_local_target(ctx, a, a->targets[i], err) < 0)
 			return -1;
-	if (walk(ctx, &p, a->source, 0, err) < 0)
+	if (check_loops(ctx, &p, err) < 0)
 		return -1;
 	if ((rc = store_alias_get(ctx->st, a->source, &old, err)) < 0)
 		return -1;
@@ -174,7 +200,7 @@ static void add_arg_release(struct add_arg *a)
 /* Normalise the targets, dropping repeats; a target cannot be a catch-all
  * or the source itself. */
 static int normalize_targets(struct add_arg *a, const char *const *targets, size_t n,
-			     struct mc_error *err)
+                             struct mc_error *err)
 {
 	a->targets = xcalloc(n, sizeof(char *));
 	for (size_t i = 0; i < n; i++) {
@@ -184,7 +210,7 @@ static int normalize_targets(struct add_arg *a, const char *const *targets, size
 		if (strcmp(t, a->source) == 0) {
 			free(t);
 			return mc_fail(err, MC_EDATA, "alias '%s' cannot point at itself",
-				       a->source);
+			               a->source);
 		}
 		size_t j;
 		for (j = 0; j < a->n && strcmp(a->targets[j], t) != 0; j++)
@@ -198,7 +224,7 @@ static int normalize_targets(struct add_arg *a, const char *const *targets, size
 }
 
 int alias_add(struct mc_ctx *ctx, const char *source, const char *const *targets, size_t n,
-	      char **canon, struct mc_error *err)
+              char **canon, struct mc_error *err)
 {
 	struct add_arg a = {0};
 	struct strbuf detail = STRBUF_INIT;
@@ -232,17 +258,18 @@ static int del_tx(struct mc_ctx *ctx, void *varg, struct mc_error *err)
 	size_t i;
 	int rc = store_alias_get(ctx->st, d->source, &a, err);
 	if (rc <= 0)
-		return rc < 0 ? -1 : mc_fail(err, MC_ENOUSER, "alias '%s' does not exist", d->source);
+		return rc < 0 ? -1
+		              : mc_fail(err, MC_ENOUSER, "alias '%s' does not exist", d->source);
 	for (i = 0; d->target && i < a.ntargets && strcmp(a.targets[i], d->target); i++)
 		;
 	if (d->target && i == a.ntargets)
 		rc = mc_fail(err, MC_ENOUSER, "'%s' is not a target of alias '%s'", d->target,
-			     d->source);
+		             d->source);
 	else if (a.required && (!d->target || a.ntargets == 1))
 		rc = mc_fail(err, MC_EDATA,
-			     "'%s' must always reach someone (RFC 5321, RFC 2142): add another "
-			     "target before removing this one",
-			     d->source);
+		             "'%s' must always reach someone (RFC 5321, RFC 2142): add another "
+		             "target before removing this one",
+		             d->source);
 	else if (d->target && a.ntargets > 1)
 		rc = store_alias_del_target(ctx->st, a.id, d->target, err);
 	else
@@ -251,8 +278,7 @@ static int del_tx(struct mc_ctx *ctx, void *varg, struct mc_error *err)
 	return rc;
 }
 
-int alias_del(struct mc_ctx *ctx, const char *source, const char *target,
-	      struct mc_error *err)
+int alias_del(struct mc_ctx *ctx, const char *source, const char *target, struct mc_error *err)
 {
 	char *src = NULL, *tgt = NULL;
 	int rc = -1;
@@ -267,8 +293,7 @@ out:
 	return rc;
 }
 
-int alias_list(struct mc_ctx *ctx, const char *domain, struct alias_list *out,
-	       struct mc_error *err)
+int alias_list(struct mc_ctx *ctx, const char *domain, struct alias_list *out, struct mc_error *err)
 {
 	struct domain_row d;
 	memset(out, 0, sizeof(*out));

@@ -21,14 +21,13 @@
 
 /* Create 'source' or add targets to it. '*canon' gets the stored source. */
 int alias_add(struct mc_ctx *ctx, const char *source, const char *const *targets, size_t n,
-	      char **canon, struct mc_error *err);
+              char **canon, struct mc_error *err);
 
 /* Delete one target ('target' not NULL) or the whole alias. */
-int alias_del(struct mc_ctx *ctx, const char *source, const char *target,
-	      struct mc_error *err);
+int alias_del(struct mc_ctx *ctx, const char *source, const char *target, struct mc_error *err);
 
 /* 'domain' NULL lists all; an unknown domain is MC_ENODOMAIN. */
 int alias_list(struct mc_ctx *ctx, const char *domain, struct alias_list *out,
-	       struct mc_error *err);
+               struct mc_error *err);
 
 #endif

@@ -470,12 +470,13 @@ static int load_section(struct loader *ld, int idx, const char *name, size_t lin
 static int load_entry(struct loader *ld, const char *section, const yaml_event_t *key)
 {
 	const char *s = (const char *)key->data.scalar.value;
+	const char *problem = text_problem(s, key->data.scalar.length);
 	size_t line = event_line(key);
 	char *name;
 	int idx, rc;
 
-	if (text_problem(s, key->data.scalar.length))
-		return fail_at(ld, line, NULL, "invalid key name");
+	if (problem)
+		return fail_at(ld, line, NULL, "key name %s", problem);
 	name = section ? xasprintf("%s.%s", section, s) : xstrdup(s);
 	if ((idx = find_key(name)) >= 0)
 		rc = load_scalar(ld, idx, line);

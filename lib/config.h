@@ -50,11 +50,11 @@ struct config {
 
 	long long default_quota; /* accounts.default_quota, bytes, 0 = none */
 
-	long long password_min_length;   /* passwords.min_length */
-	long long argon2_time_cost;      /* passwords.argon2_time_cost */
-	long long argon2_memory_kib;     /* passwords.argon2_memory_kib */
-	long long argon2_parallelism;    /* passwords.argon2_parallelism */
-	int password_dictionary_check;   /* passwords.dictionary_check */
+	long long password_min_length; /* passwords.min_length */
+	long long argon2_time_cost;    /* passwords.argon2_time_cost */
+	long long argon2_memory_kib;   /* passwords.argon2_memory_kib */
+	long long argon2_parallelism;  /* passwords.argon2_parallelism */
+	int password_dictionary_check; /* passwords.dictionary_check */
 };
 
 /* The path to use when none is given: $MAILCTL_CONFIG or the built-in one. */
@@ -77,14 +77,14 @@ void config_release(struct config *cfg);
 struct config_item {
 	const char *name; /* "paths.database" */
 	enum config_type type;
-	const char *doc;   /* one line */
-	char *value;       /* the effective value, rendered; owned by caller */
-	int is_default;    /* value equals the built-in default */
+	const char *doc; /* one line */
+	char *value;     /* the effective value, rendered; owned by caller */
+	int is_default;  /* value equals the built-in default */
 };
 
 /* Call 'fn' for every key in table order. 'item->value' is freed after the
  * call returns. */
-void config_foreach(const struct config *cfg,
-		    void (*fn)(const struct config_item *item, void *ctx), void *ctx);
+void config_foreach(const struct config *cfg, void (*fn)(const struct config_item *item, void *ctx),
+                    void *ctx);
 
 #endif

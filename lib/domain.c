@@ -17,7 +17,7 @@ void domain_added_release(struct domain_added *d)
 }
 
 int domain_require(struct mc_ctx *ctx, const char *name, struct domain_row *out,
-		   struct mc_error *err)
+                   struct mc_error *err)
 {
 	char *canon;
 	if (addr_domain_normalize(name, &canon, err) < 0)
@@ -31,7 +31,7 @@ int domain_require(struct mc_ctx *ctx, const char *name, struct domain_row *out,
 
 /* Choose where postmaster@ and abuse@ of a new domain point. */
 static int postmaster_target(struct mc_ctx *ctx, const char *admin, char **out,
-			     struct mc_error *err)
+                             struct mc_error *err)
 {
 	struct user_row u;
 	int rc;
@@ -48,8 +48,8 @@ static int postmaster_target(struct mc_ctx *ctx, const char *admin, char **out,
 	if (ctx->cfg->admin_address && *ctx->cfg->admin_address)
 		return addr_normalize(ctx->cfg->admin_address, out, NULL, NULL, err);
 	return mc_fail(err, MC_EDATA,
-		       "no admin address for postmaster@ and abuse@: pass --admin ADDR, set "
-		       "'admin_address' in the config, or create an admin user first");
+	               "no admin address for postmaster@ and abuse@: pass --admin ADDR, set "
+	               "'admin_address' in the config, or create an admin user first");
 }
 
 struct add_arg {
@@ -73,8 +73,8 @@ static int add_tx(struct mc_ctx *ctx, void *varg, struct mc_error *err)
 	for (size_t i = 0; i < 2; i++) {
 		char *src = xasprintf("%s@%s", required[i], a->name);
 		rc = strcmp(src, a->target) == 0
-			     ? mc_fail(err, MC_EDATA, "'%s' cannot point at itself", src)
-			     : store_alias_insert(ctx->st, id, src, 1, &alias_id, err);
+		         ? mc_fail(err, MC_EDATA, "'%s' cannot point at itself", src)
+		         : store_alias_insert(ctx->st, id, src, 1, &alias_id, err);
 		if (rc == 0)
 			rc = store_alias_add_target(ctx->st, alias_id, a->target, err);
 		free(src);
@@ -84,8 +84,8 @@ static int add_tx(struct mc_ctx *ctx, void *varg, struct mc_error *err)
 	return 0;
 }
 
-int domain_add(struct mc_ctx *ctx, const char *name, const char *admin,
-	       struct domain_added *out, struct mc_error *err)
+int domain_add(struct mc_ctx *ctx, const char *name, const char *admin, struct domain_added *out,
+               struct mc_error *err)
 {
 	struct add_arg a;
 	char *canon = NULL, *target = NULL, *detail;
@@ -129,9 +129,9 @@ static int del_tx(struct mc_ctx *ctx, void *varg, struct mc_error *err)
 		optional += !al.v[i].required;
 	if (!a->force && (ul.n || optional)) {
 		mc_fail(err, MC_EDATA,
-			"domain '%s' still has %zu user(s) and %zu alias(es): delete them first "
-			"or use --force (mailboxes are archived, never deleted)",
-			a->d->name, ul.n, optional);
+		        "domain '%s' still has %zu user(s) and %zu alias(es): delete them first "
+		        "or use --force (mailboxes are archived, never deleted)",
+		        a->d->name, ul.n, optional);
 		goto out;
 	}
 	for (size_t i = 0; i < ul.n; i++)
@@ -150,7 +150,7 @@ out_aliases:
 }
 
 int domain_del(struct mc_ctx *ctx, const char *name, int force, char **archived,
-	       struct mc_error *err)
+               struct mc_error *err)
 {
 	struct domain_row d;
 	struct del_arg a = {&d, force};
@@ -160,9 +160,9 @@ int domain_del(struct mc_ctx *ctx, const char *name, int force, char **archived,
 		return -1;
 	int rc = store_begin(ctx->st, err);
 	if (rc == 0 && (del_tx(ctx, &a, err) < 0 ||
-			store_audit(ctx->st, ctx->actor, "domain.del", d.name,
-				    force ? "force" : "", err) < 0 ||
-			mailbox_archive(ctx->cfg, d.name, NULL, archived, err) < 0)) {
+	                store_audit(ctx->st, ctx->actor, "domain.del", d.name, force ? "force" : "",
+	                            err) < 0 ||
+	                mailbox_archive(ctx->cfg, d.name, NULL, archived, err) < 0)) {
 		store_rollback(ctx->st);
 		rc = -1;
 	}
@@ -182,8 +182,7 @@ int domain_list(struct mc_ctx *ctx, struct domain_list *out, struct mc_error *er
 	return store_domain_list(ctx->st, out, err);
 }
 
-int domain_show(struct mc_ctx *ctx, const char *name, struct domain_row *out,
-		struct mc_error *err)
+int domain_show(struct mc_ctx *ctx, const char *name, struct domain_row *out, struct mc_error *err)
 {
 	return domain_require(ctx, name, out, err);
 }

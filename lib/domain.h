@@ -23,24 +23,23 @@ struct domain_added {
  * the oldest admin user, else at config admin_address; with none of
  * these the domain is refused (MC_EDATA) and nothing is written.
  */
-int domain_add(struct mc_ctx *ctx, const char *name, const char *admin,
-	       struct domain_added *out, struct mc_error *err);
+int domain_add(struct mc_ctx *ctx, const char *name, const char *admin, struct domain_added *out,
+               struct mc_error *err);
 void domain_added_release(struct domain_added *d);
 
 /* Delete 'name'. Without 'force' it must hold no users and no aliases
  * beyond the required ones. '*archived' gets the archive path of its mail
  * directory, or NULL when there was none. */
 int domain_del(struct mc_ctx *ctx, const char *name, int force, char **archived,
-	       struct mc_error *err);
+               struct mc_error *err);
 
 int domain_list(struct mc_ctx *ctx, struct domain_list *out, struct mc_error *err);
 
 /* MC_ENODOMAIN when it does not exist. */
-int domain_show(struct mc_ctx *ctx, const char *name, struct domain_row *out,
-		struct mc_error *err);
+int domain_show(struct mc_ctx *ctx, const char *name, struct domain_row *out, struct mc_error *err);
 
 /* Normalise 'name' and load it; MC_ENODOMAIN when it does not exist. */
 int domain_require(struct mc_ctx *ctx, const char *name, struct domain_row *out,
-		   struct mc_error *err);
+                   struct mc_error *err);
 
 #endif

@@ -33,7 +33,7 @@ struct mc_error {
 /* Fill 'err' (which may be NULL) and return -1, so callers can write
  * 'return mc_fail(err, MC_EDATA, "...")'. */
 int mc_fail(struct mc_error *err, enum mc_errkind kind, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void mc_error_clear(struct mc_error *err);
 
 #endif

@@ -28,7 +28,7 @@ static int mkdir_p(const char *path, struct mc_error *err)
 		*s = '\0';
 		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
 			mc_fail(err, MC_EIO, "cannot create directory '%s': %s", p,
-				strerror(errno));
+			        strerror(errno));
 			free(p);
 			return -1;
 		}
@@ -53,15 +53,16 @@ static char *archive_target(const struct config *cfg, const char *domain, const 
 }
 
 int mailbox_archive(const struct config *cfg, const char *domain, const char *local,
-		    char **archived, struct mc_error *err)
+                    char **archived, struct mc_error *err)
 {
 	struct stat sb;
 	char *src = mailbox_path(cfg, domain, local), *dst = NULL, *dir = NULL;
 	int rc = -1;
 	*archived = NULL;
 	if (lstat(src, &sb) < 0) {
-		rc = errno == ENOENT ? 0 : mc_fail(err, MC_EIO, "cannot examine '%s': %s", src,
-						   strerror(errno));
+		rc = errno == ENOENT
+		         ? 0
+		         : mc_fail(err, MC_EIO, "cannot examine '%s': %s", src, strerror(errno));
 		goto out;
 	}
 	dst = archive_target(cfg, domain, local);
@@ -73,9 +74,9 @@ int mailbox_archive(const struct config *cfg, const char *domain, const char *lo
 		goto out;
 	}
 	if (rename(src, dst) < 0) {
-		mc_fail(err, MC_EIO, "cannot archive '%s' to '%s': %s%s", src, dst,
-			strerror(errno),
-			errno == EXDEV ? " (archive_root must be on the mail_root filesystem)" : "");
+		mc_fail(err, MC_EIO, "cannot archive '%s' to '%s': %s%s", src, dst, strerror(errno),
+		        errno == EXDEV ? " (archive_root must be on the mail_root filesystem)"
+		                       : "");
 		goto out;
 	}
 	*archived = dst;
@@ -89,13 +90,13 @@ out:
 }
 
 int mailbox_unarchive(const struct config *cfg, const char *domain, const char *local,
-		      const char *archived, struct mc_error *err)
+                      const char *archived, struct mc_error *err)
 {
 	char *dst = mailbox_path(cfg, domain, local);
 	int rc = 0;
 	if (rename(archived, dst) < 0)
 		rc = mc_fail(err, MC_EIO, "cannot move '%s' back to '%s': %s", archived, dst,
-			     strerror(errno));
+		             strerror(errno));
 	free(dst);
 	return rc;
 }
@@ -109,15 +110,14 @@ static int remove_one(const char *path, const struct stat *sb, int flag, struct 
 }
 
 int mailbox_purge(const struct config *cfg, const char *domain, const char *local,
-		  struct mc_error *err)
+                  struct mc_error *err)
 {
 	struct stat sb;
 	char *path = mailbox_path(cfg, domain, local);
 	int rc = 0;
 	if (lstat(path, &sb) < 0) {
 		if (errno != ENOENT)
-			rc = mc_fail(err, MC_EIO, "cannot examine '%s': %s", path,
-				     strerror(errno));
+			rc = mc_fail(err, MC_EIO, "cannot examine '%s': %s", path, strerror(errno));
 	} else if (nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) != 0) {
 		rc = mc_fail(err, MC_EIO, "cannot delete '%s': %s", path, strerror(errno));
 	}

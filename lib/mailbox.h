@@ -21,15 +21,15 @@ char *mailbox_path(const struct config *cfg, const char *domain, const char *loc
 /* Move the directory into the archive. '*archived' gets the new path, or
  * NULL when there was no directory to move (not an error). */
 int mailbox_archive(const struct config *cfg, const char *domain, const char *local,
-		    char **archived, struct mc_error *err);
+                    char **archived, struct mc_error *err);
 
 /* Undo mailbox_archive() (used when the database change then fails). */
 int mailbox_unarchive(const struct config *cfg, const char *domain, const char *local,
-		      const char *archived, struct mc_error *err);
+                      const char *archived, struct mc_error *err);
 
 /* Delete the directory and everything in it; a missing one is not an
  * error. Never follows symbolic links out of the tree. */
 int mailbox_purge(const struct config *cfg, const char *domain, const char *local,
-		  struct mc_error *err);
+                  struct mc_error *err);
 
 #endif

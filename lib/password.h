@@ -16,11 +16,11 @@
 #include "error.h"
 
 struct password_policy {
-	long long min_length;    /* characters (bytes of UTF-8) */
-	int dictionary_check;    /* run the cracklib dictionary check */
-	long long time_cost;     /* argon2 t */
-	long long memory_kib;    /* argon2 m */
-	long long parallelism;   /* argon2 p */
+	long long min_length;  /* characters (bytes of UTF-8) */
+	int dictionary_check;  /* run the cracklib dictionary check */
+	long long time_cost;   /* argon2 t */
+	long long memory_kib;  /* argon2 m */
+	long long parallelism; /* argon2 p */
 };
 
 #define PASSWORD_MAX_LEN 1024
@@ -29,11 +29,11 @@ struct password_policy {
  * the password cannot simply contain it. MC_EDATA with a clear message
  * ("password is too short: at least 12 characters") on refusal. */
 int password_check(const struct password_policy *pol, const char *pw, const char *user,
-		   struct mc_error *err);
+                   struct mc_error *err);
 
 /* Hash 'pw' into '*out' ("{ARGON2ID}$argon2id$..."). */
 int password_hash(const struct password_policy *pol, const char *pw, char **out,
-		  struct mc_error *err);
+                  struct mc_error *err);
 
 /* Return 1 if 'pw' matches 'hash', 0 if not, -1 on a malformed hash. */
 int password_verify(const char *hash, const char *pw, struct mc_error *err);

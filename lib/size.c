@@ -9,15 +9,18 @@
 #define SIZE_MAX_BYTES (1LL << 53) /* exact in a double, so in JSON too */
 #define FRAC_DIGITS    18          /* keeps 10^digits inside 64 bits */
 #define QUOTE_MAX      64
+#define TOO_LARGE      "too large (at most 8192T)"
 
-static const struct size_unit {
+struct size_unit {
 	char letter;
 	int shift;
-} units[] = {
-	{'T', 40},
-	{'G', 30},
-	{'M', 20},
-	{'K', 10},
+};
+
+static const struct size_unit units[] = {
+    {'T', 40},
+    {'G', 30},
+    {'M', 20},
+    {'K', 10},
 };
 
 static const char *const unlimited_words[] = {"none", "unlimited"};
@@ -43,7 +46,7 @@ static const char *parse_number(const char **p, struct size_num *n)
 		return "not a number";
 	for (; is_digit(*s); s++) {
 		if (n->whole > (unsigned long long)SIZE_MAX_BYTES)
-			return "too large (at most 8192T)";
+			return TOO_LARGE;
 		n->whole = n->whole * 10 + (unsigned long long)(*s - '0');
 	}
 	if (*s == '.') {
@@ -84,7 +87,7 @@ static int parse_unit(const char *s)
 /* floor(frac / denom * 2^shift) by binary long division, so "1.1T" is
  * exact to the byte without floating point; frac < denom <= 10^18. */
 static unsigned long long scale_fraction(unsigned long long frac, unsigned long long denom,
-					 int shift)
+                                         int shift)
 {
 	unsigned long long q = 0, rem = frac;
 
@@ -118,10 +121,13 @@ static const char *parse_size(const char *s, long long *out)
 	if (n.denom > 1 && shift == 0)
 		return "a fraction of a byte needs a unit (K, M, G or T)";
 	if (n.whole > (unsigned long long)SIZE_MAX_BYTES >> shift)
-		return "too large (at most 8192T)";
+		return TOO_LARGE;
 	bytes = (n.whole << shift) + scale_fraction(n.frac, n.denom, shift);
 	if (bytes > (unsigned long long)SIZE_MAX_BYTES)
-		return "too large (at most 8192T)";
+		return TOO_LARGE;
+	/* 0 means "no limit": a tiny size must not silently become that */
+	if (bytes == 0 && (n.whole || n.frac))
+		return "rounds down to 0 bytes (use 0 for no limit)";
 	*out = (long long)bytes;
 	return NULL;
 }
@@ -140,7 +146,7 @@ int size_parse(const char *s, long long *out, struct mc_error *err)
 		}
 	if ((why = parse_size(s, out)))
 		return mc_fail(err, MC_EDATA, "invalid size '%s': %s",
-			       addr_printable(s, q, sizeof(q)), why);
+		               addr_printable(s, q, sizeof(q)), why);
 	return 0;
 }
 

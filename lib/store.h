@@ -34,8 +34,7 @@ enum store_mode {
 int store_schema_latest(void);
 
 /* Open an existing database whose schema is current. */
-int store_open(struct store **out, const char *path, enum store_mode mode,
-	       struct mc_error *err);
+int store_open(struct store **out, const char *path, enum store_mode mode, struct mc_error *err);
 
 /*
  * Create the database if it does not exist (mode 0640) and migrate it
@@ -67,7 +66,7 @@ struct domain_list {
 };
 
 int store_domain_get(struct store *st, const char *name, struct domain_row *out,
-		     struct mc_error *err);
+                     struct mc_error *err);
 int store_domain_list(struct store *st, struct domain_list *out, struct mc_error *err);
 int store_domain_insert(struct store *st, const char *name, long long *id, struct mc_error *err);
 int store_domain_delete(struct store *st, long long id, struct mc_error *err);
@@ -82,7 +81,7 @@ struct user_row {
 	char *local_part;
 	char *domain;
 	char *display_name;
-	char *password_hash; /* only filled by store_user_get() */
+	char *password_hash;   /* only filled by store_user_get() */
 	long long quota_bytes; /* 0 = unlimited */
 	int enabled;
 	int admin;
@@ -94,17 +93,16 @@ struct user_list {
 };
 
 int store_user_get(struct store *st, const char *address, struct user_row *out,
-		   struct mc_error *err);
+                   struct mc_error *err);
 /* 'domain' NULL lists every user. Ordered by domain, then local part. */
 int store_user_list(struct store *st, const char *domain, struct user_list *out,
-		    struct mc_error *err);
+                    struct mc_error *err);
 /* Oldest admin user, if any. */
 int store_user_first_admin(struct store *st, struct user_row *out, struct mc_error *err);
 int store_user_insert(struct store *st, const struct user_row *u, long long *id,
-		      struct mc_error *err);
+                      struct mc_error *err);
 int store_user_delete(struct store *st, long long id, struct mc_error *err);
-int store_user_set_password(struct store *st, long long id, const char *hash,
-			    struct mc_error *err);
+int store_user_set_password(struct store *st, long long id, const char *hash, struct mc_error *err);
 int store_user_set_enabled(struct store *st, long long id, int enabled, struct mc_error *err);
 int store_user_set_quota(struct store *st, long long id, long long bytes, struct mc_error *err);
 void user_row_release(struct user_row *r);
@@ -126,19 +124,19 @@ struct alias_list {
 };
 
 int store_alias_get(struct store *st, const char *source, struct alias_row *out,
-		    struct mc_error *err);
+                    struct mc_error *err);
 int store_alias_list(struct store *st, const char *domain, struct alias_list *out,
-		     struct mc_error *err);
+                     struct mc_error *err);
 /* Every alias whose target list contains 'target'. */
 int store_alias_list_by_target(struct store *st, const char *target, struct alias_list *out,
-			       struct mc_error *err);
+                               struct mc_error *err);
 int store_alias_insert(struct store *st, long long domain_id, const char *source, int required,
-		       long long *id, struct mc_error *err);
+                       long long *id, struct mc_error *err);
 /* Adding a target already present is not an error (no change). */
 int store_alias_add_target(struct store *st, long long alias_id, const char *target,
-			   struct mc_error *err);
+                           struct mc_error *err);
 int store_alias_del_target(struct store *st, long long alias_id, const char *target,
-			   struct mc_error *err);
+                           struct mc_error *err);
 int store_alias_delete(struct store *st, long long alias_id, struct mc_error *err);
 void alias_row_release(struct alias_row *r);
 void alias_list_release(struct alias_list *l);
@@ -159,10 +157,10 @@ struct audit_list {
 
 /* Record a change; call inside the transaction that makes it. */
 int store_audit(struct store *st, const char *actor, const char *action, const char *subject,
-		const char *detail, struct mc_error *err);
+                const char *detail, struct mc_error *err);
 /* The newest 'limit' entries, newest first. */
 int store_audit_list(struct store *st, long long limit, struct audit_list *out,
-		     struct mc_error *err);
+                     struct mc_error *err);
 void audit_list_release(struct audit_list *l);
 
 #endif

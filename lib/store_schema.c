@@ -4,43 +4,43 @@
 #define NOW "(strftime('%Y-%m-%dT%H:%M:%SZ','now'))"
 
 const char *const store_migrations[] = {
-	/* 0 -> 1: accounts and the audit log */
-	"CREATE TABLE domains ("
-	"  id INTEGER PRIMARY KEY,"
-	"  name TEXT NOT NULL UNIQUE," /* lowercase A-label */
-	"  created TEXT NOT NULL DEFAULT " NOW ");"
-	"CREATE TABLE users ("
-	"  id INTEGER PRIMARY KEY,"
-	"  domain_id INTEGER NOT NULL REFERENCES domains(id) ON DELETE RESTRICT,"
-	"  local_part TEXT NOT NULL,"
-	"  address TEXT NOT NULL UNIQUE," /* local_part@domain, lowercase */
-	"  password_hash TEXT NOT NULL,"   /* {ARGON2ID}$argon2id$... */
-	"  display_name TEXT NOT NULL DEFAULT '',"
-	"  quota_bytes INTEGER NOT NULL DEFAULT 0 CHECK (quota_bytes >= 0),"
-	"  enabled INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),"
-	"  admin INTEGER NOT NULL DEFAULT 0 CHECK (admin IN (0, 1)),"
-	"  created TEXT NOT NULL DEFAULT " NOW ","
-	"  UNIQUE (domain_id, local_part));"
-	"CREATE INDEX users_domain ON users(domain_id);"
-	"CREATE TABLE aliases ("
-	"  id INTEGER PRIMARY KEY,"
-	"  domain_id INTEGER NOT NULL REFERENCES domains(id) ON DELETE RESTRICT,"
-	"  source TEXT NOT NULL UNIQUE," /* local@domain, or @domain for catch-all */
-	"  required INTEGER NOT NULL DEFAULT 0 CHECK (required IN (0, 1)),"
-	"  created TEXT NOT NULL DEFAULT " NOW ");"
-	"CREATE INDEX aliases_domain ON aliases(domain_id);"
-	"CREATE TABLE alias_targets ("
-	"  alias_id INTEGER NOT NULL REFERENCES aliases(id) ON DELETE CASCADE,"
-	"  target TEXT NOT NULL,"
-	"  PRIMARY KEY (alias_id, target));"
-	"CREATE INDEX alias_targets_target ON alias_targets(target);"
-	"CREATE TABLE audit_log ("
-	"  id INTEGER PRIMARY KEY,"
-	"  at TEXT NOT NULL DEFAULT " NOW ","
-	"  actor TEXT NOT NULL,"
-	"  action TEXT NOT NULL,"
-	"  subject TEXT NOT NULL,"
-	"  detail TEXT NOT NULL DEFAULT '');",
+    /* 0 -> 1: accounts and the audit log */
+    "CREATE TABLE domains ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE," /* lowercase A-label */
+    "  created TEXT NOT NULL DEFAULT " NOW ");"
+    "CREATE TABLE users ("
+    "  id INTEGER PRIMARY KEY,"
+    "  domain_id INTEGER NOT NULL REFERENCES domains(id) ON DELETE RESTRICT,"
+    "  local_part TEXT NOT NULL,"
+    "  address TEXT NOT NULL UNIQUE," /* local_part@domain, lowercase */
+    "  password_hash TEXT NOT NULL,"  /* {ARGON2ID}$argon2id$... */
+    "  display_name TEXT NOT NULL DEFAULT '',"
+    "  quota_bytes INTEGER NOT NULL DEFAULT 0 CHECK (quota_bytes >= 0),"
+    "  enabled INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),"
+    "  admin INTEGER NOT NULL DEFAULT 0 CHECK (admin IN (0, 1)),"
+    "  created TEXT NOT NULL DEFAULT " NOW ","
+    "  UNIQUE (domain_id, local_part));"
+    "CREATE INDEX users_domain ON users(domain_id);"
+    "CREATE TABLE aliases ("
+    "  id INTEGER PRIMARY KEY,"
+    "  domain_id INTEGER NOT NULL REFERENCES domains(id) ON DELETE RESTRICT,"
+    "  source TEXT NOT NULL UNIQUE," /* local@domain, or @domain for catch-all */
+    "  required INTEGER NOT NULL DEFAULT 0 CHECK (required IN (0, 1)),"
+    "  created TEXT NOT NULL DEFAULT " NOW ");"
+    "CREATE INDEX aliases_domain ON aliases(domain_id);"
+    "CREATE TABLE alias_targets ("
+    "  alias_id INTEGER NOT NULL REFERENCES aliases(id) ON DELETE CASCADE,"
+    "  target TEXT NOT NULL,"
+    "  PRIMARY KEY (alias_id, target));"
+    "CREATE INDEX alias_targets_target ON alias_targets(target);"
+    "CREATE TABLE audit_log ("
+    "  id INTEGER PRIMARY KEY,"
+    "  at TEXT NOT NULL DEFAULT " NOW ","
+    "  actor TEXT NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  subject TEXT NOT NULL,"
+    "  detail TEXT NOT NULL DEFAULT '');",
 };
 
 const int store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

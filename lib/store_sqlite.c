@@ -18,7 +18,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 int store_schema_latest(void)
 {
 	return store_nmigrations;
@@ -39,7 +38,7 @@ int sql_fail(struct store *st, sqlite3 *db, const char *what, struct mc_error *e
 	case SQLITE_NOTADB:
 	case SQLITE_CORRUPT:
 		return mc_fail(err, MC_EUNAVAIL, "database '%s' is damaged or not a database: %s",
-			       path, msg);
+		               path, msg);
 	case SQLITE_CANTOPEN:
 	case SQLITE_IOERR:
 	case SQLITE_FULL:
@@ -134,17 +133,16 @@ static int check_exists(const char *path, struct mc_error *err)
 	if (stat(path, &sb) == 0) {
 		if (!S_ISREG(sb.st_mode))
 			return mc_fail(err, MC_EUNAVAIL, "database '%s' is not a regular file",
-				       path);
+			               path);
 		return 0;
 	}
 	if (errno == ENOENT)
 		return mc_fail(err, MC_EUNAVAIL,
-			       "database '%s' does not exist: run 'mailctl db init' first", path);
+		               "database '%s' does not exist: run 'mailctl db init' first", path);
 	return mc_fail(err, MC_EIO, "cannot open database '%s': %s", path, strerror(errno));
 }
 
-int store_open(struct store **out, const char *path, enum store_mode mode,
-	       struct mc_error *err)
+int store_open(struct store **out, const char *path, enum store_mode mode, struct mc_error *err)
 {
 	int version, flags = mode == STORE_WRITE ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY;
 	*out = NULL;
@@ -152,21 +150,21 @@ int store_open(struct store **out, const char *path, enum store_mode mode,
 		return -1;
 	if (mode == STORE_WRITE && access(path, W_OK) < 0)
 		return mc_fail(err, MC_EIO, "database '%s' is read-only: %s", path,
-			       strerror(errno));
+		               strerror(errno));
 	struct store *st = store_new(path);
 	if (open_db(st, flags, err) < 0 || read_version(st, &version, err) < 0)
 		goto fail;
 	if (version < store_nmigrations) {
 		mc_fail(err, MC_EUNAVAIL,
-			"database '%s' has schema version %d, this mailctl needs %d: run "
-			"'mailctl db init' to migrate it",
-			path, version, store_nmigrations);
+		        "database '%s' has schema version %d, this mailctl needs %d: run "
+		        "'mailctl db init' to migrate it",
+		        path, version, store_nmigrations);
 		goto fail;
 	}
 	if (version > store_nmigrations) {
 		mc_fail(err, MC_EUNAVAIL,
-			"database '%s' has schema version %d, newer than this mailctl knows (%d)",
-			path, version, store_nmigrations);
+		        "database '%s' has schema version %d, newer than this mailctl knows (%d)",
+		        path, version, store_nmigrations);
 		goto fail;
 	}
 	*out = st;
@@ -196,7 +194,7 @@ static int create_file(const char *path, struct mc_error *err)
 		if (errno == EEXIST)
 			return 0;
 		return mc_fail(err, MC_EIO, "cannot create database '%s': %s", path,
-			       strerror(errno));
+		               strerror(errno));
 	}
 	close(fd);
 	return 0;
@@ -232,8 +230,8 @@ int store_init(const char *path, int *from, int *to, struct mc_error *err)
 	*from = version;
 	if (version > store_nmigrations) {
 		mc_fail(err, MC_EUNAVAIL,
-			"database '%s' has schema version %d, newer than this mailctl knows (%d)",
-			path, version, store_nmigrations);
+		        "database '%s' has schema version %d, newer than this mailctl knows (%d)",
+		        path, version, store_nmigrations);
 		goto fail;
 	}
 	while (version < store_nmigrations) {

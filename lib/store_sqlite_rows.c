@@ -8,7 +8,7 @@
 /* Run a one-row query with text parameters; calls 'fill' on the row.
  * Returns 1 found, 0 not found, -1 error. */
 static int query_one(struct store *st, const char *sql, int n, const char *const *params,
-		     void (*fill)(sqlite3_stmt *, void *), void *out, struct mc_error *err)
+                     void (*fill)(sqlite3_stmt *, void *), void *out, struct mc_error *err)
 {
 	sqlite3_stmt *s = sql_prepare(st, sql, err);
 	if (!s)
@@ -29,7 +29,7 @@ static int query_one(struct store *st, const char *sql, int n, const char *const
 
 /* Run a query and call 'add' for each row. Returns 0 or -1. */
 static int query_all(struct store *st, const char *sql, int n, const char *const *params,
-		     void (*add)(sqlite3_stmt *, void *), void *out, struct mc_error *err)
+                     void (*add)(sqlite3_stmt *, void *), void *out, struct mc_error *err)
 {
 	sqlite3_stmt *s = sql_prepare(st, sql, err);
 	int rc;
@@ -45,8 +45,8 @@ static int query_all(struct store *st, const char *sql, int n, const char *const
 }
 
 /* Run an INSERT/UPDATE/DELETE with one integer and up to three texts. */
-static int exec_id(struct store *st, const char *sql, long long id, int n,
-		   const char *const *texts, const char *what, struct mc_error *err)
+static int exec_id(struct store *st, const char *sql, long long id, int n, const char *const *texts,
+                   const char *what, struct mc_error *err)
 {
 	sqlite3_stmt *s = sql_prepare(st, sql, err);
 	if (!s)
@@ -59,9 +59,9 @@ static int exec_id(struct store *st, const char *sql, long long id, int n,
 
 /* ---- domains ---- */
 
-#define DOMAIN_COLS                                                                        \
-	"d.id, d.name, d.created,"                                                         \
-	" (SELECT count(*) FROM users u WHERE u.domain_id = d.id),"                        \
+#define DOMAIN_COLS                                                                                \
+	"d.id, d.name, d.created,"                                                                 \
+	" (SELECT count(*) FROM users u WHERE u.domain_id = d.id),"                                \
 	" (SELECT count(*) FROM aliases a WHERE a.domain_id = d.id)"
 
 static void domain_fill(sqlite3_stmt *s, void *out)
@@ -82,19 +82,19 @@ static void domain_add_row(sqlite3_stmt *s, void *out)
 }
 
 int store_domain_get(struct store *st, const char *name, struct domain_row *out,
-		     struct mc_error *err)
+                     struct mc_error *err)
 {
 	const char *p[] = {name};
 	memset(out, 0, sizeof(*out));
 	return query_one(st, "SELECT " DOMAIN_COLS " FROM domains d WHERE d.name = ?1", 1, p,
-			 domain_fill, out, err);
+	                 domain_fill, out, err);
 }
 
 int store_domain_list(struct store *st, struct domain_list *out, struct mc_error *err)
 {
 	memset(out, 0, sizeof(*out));
 	return query_all(st, "SELECT " DOMAIN_COLS " FROM domains d ORDER BY d.name", 0, NULL,
-			 domain_add_row, out, err);
+	                 domain_add_row, out, err);
 }
 
 int store_domain_insert(struct store *st, const char *name, long long *id, struct mc_error *err)
@@ -112,8 +112,7 @@ int store_domain_insert(struct store *st, const char *name, long long *id, struc
 
 int store_domain_delete(struct store *st, long long id, struct mc_error *err)
 {
-	return exec_id(st, "DELETE FROM domains WHERE id = ?1", id, 0, NULL, "delete domain",
-		       err);
+	return exec_id(st, "DELETE FROM domains WHERE id = ?1", id, 0, NULL, "delete domain", err);
 }
 
 void domain_row_release(struct domain_row *r)
@@ -133,8 +132,8 @@ void domain_list_release(struct domain_list *l)
 
 /* ---- users ---- */
 
-#define USER_COLS                                                                          \
-	"u.id, u.domain_id, u.address, u.local_part, d.name, u.display_name,"              \
+#define USER_COLS                                                                                  \
+	"u.id, u.domain_id, u.address, u.local_part, d.name, u.display_name,"                      \
 	" u.quota_bytes, u.enabled, u.admin, u.created"
 #define USER_FROM " FROM users u JOIN domains d ON d.id = u.domain_id"
 
@@ -168,40 +167,43 @@ static void user_add_row(sqlite3_stmt *s, void *out)
 }
 
 int store_user_get(struct store *st, const char *address, struct user_row *out,
-		   struct mc_error *err)
+                   struct mc_error *err)
 {
 	const char *p[] = {address};
 	memset(out, 0, sizeof(*out));
-	return query_one(st, "SELECT " USER_COLS ", u.password_hash" USER_FROM
-			 " WHERE u.address = ?1", 1, p, user_fill_hash, out, err);
+	return query_one(st,
+	                 "SELECT " USER_COLS ", u.password_hash" USER_FROM " WHERE u.address = ?1",
+	                 1, p, user_fill_hash, out, err);
 }
 
 int store_user_list(struct store *st, const char *domain, struct user_list *out,
-		    struct mc_error *err)
+                    struct mc_error *err)
 {
 	const char *p[] = {domain};
 	memset(out, 0, sizeof(*out));
-	return query_all(st, "SELECT " USER_COLS USER_FROM
-			 " WHERE ?1 IS NULL OR d.name = ?1 ORDER BY d.name, u.local_part", 1, p,
-			 user_add_row, out, err);
+	return query_all(st,
+	                 "SELECT " USER_COLS USER_FROM
+	                 " WHERE ?1 IS NULL OR d.name = ?1 ORDER BY d.name, u.local_part",
+	                 1, p, user_add_row, out, err);
 }
 
 int store_user_first_admin(struct store *st, struct user_row *out, struct mc_error *err)
 {
 	memset(out, 0, sizeof(*out));
-	return query_one(st, "SELECT " USER_COLS ", u.password_hash" USER_FROM
-			 " WHERE u.admin = 1 ORDER BY u.id LIMIT 1", 0, NULL, user_fill_hash,
-			 out, err);
+	return query_one(st,
+	                 "SELECT " USER_COLS ", u.password_hash" USER_FROM
+	                 " WHERE u.admin = 1 ORDER BY u.id LIMIT 1",
+	                 0, NULL, user_fill_hash, out, err);
 }
 
 int store_user_insert(struct store *st, const struct user_row *u, long long *id,
-		      struct mc_error *err)
+                      struct mc_error *err)
 {
 	sqlite3_stmt *s = sql_prepare(st,
-				      "INSERT INTO users (domain_id, local_part, address,"
-				      " password_hash, display_name, quota_bytes, enabled, admin)"
-				      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-				      err);
+	                              "INSERT INTO users (domain_id, local_part, address,"
+	                              " password_hash, display_name, quota_bytes, enabled, admin)"
+	                              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	                              err);
 	if (!s)
 		return -1;
 	sqlite3_bind_int64(s, 1, u->domain_id);
@@ -223,16 +225,15 @@ int store_user_delete(struct store *st, long long id, struct mc_error *err)
 	return exec_id(st, "DELETE FROM users WHERE id = ?1", id, 0, NULL, "delete user", err);
 }
 
-int store_user_set_password(struct store *st, long long id, const char *hash,
-			    struct mc_error *err)
+int store_user_set_password(struct store *st, long long id, const char *hash, struct mc_error *err)
 {
 	return exec_id(st, "UPDATE users SET password_hash = ?2 WHERE id = ?1", id, 1, &hash,
-		       "set password", err);
+	               "set password", err);
 }
 
 /* UPDATE one integer column of a user. */
 static int user_set_int(struct store *st, const char *sql, long long id, long long v,
-			struct mc_error *err)
+                        struct mc_error *err)
 {
 	sqlite3_stmt *s = sql_prepare(st, sql, err);
 	if (!s)
@@ -244,14 +245,12 @@ static int user_set_int(struct store *st, const char *sql, long long id, long lo
 
 int store_user_set_enabled(struct store *st, long long id, int enabled, struct mc_error *err)
 {
-	return user_set_int(st, "UPDATE users SET enabled = ?2 WHERE id = ?1", id, !!enabled,
-			    err);
+	return user_set_int(st, "UPDATE users SET enabled = ?2 WHERE id = ?1", id, !!enabled, err);
 }
 
 int store_user_set_quota(struct store *st, long long id, long long bytes, struct mc_error *err)
 {
-	return user_set_int(st, "UPDATE users SET quota_bytes = ?2 WHERE id = ?1", id, bytes,
-			    err);
+	return user_set_int(st, "UPDATE users SET quota_bytes = ?2 WHERE id = ?1", id, bytes, err);
 }
 
 void user_row_release(struct user_row *r)
@@ -278,9 +277,9 @@ void user_list_release(struct user_list *l)
 
 /* ---- aliases ---- */
 
-#define ALIAS_SELECT                                                                       \
-	"SELECT a.id, a.domain_id, a.source, a.required, a.created, t.target"              \
-	" FROM aliases a JOIN domains d ON d.id = a.domain_id"                             \
+#define ALIAS_SELECT                                                                               \
+	"SELECT a.id, a.domain_id, a.source, a.required, a.created, t.target"                      \
+	" FROM aliases a JOIN domains d ON d.id = a.domain_id"                                     \
 	" LEFT JOIN alias_targets t ON t.alias_id = a.id "
 #define ALIAS_ORDER " ORDER BY d.name, a.source, t.target"
 
@@ -307,13 +306,13 @@ static void alias_add_row(sqlite3_stmt *s, void *out)
 }
 
 int store_alias_get(struct store *st, const char *source, struct alias_row *out,
-		    struct mc_error *err)
+                    struct mc_error *err)
 {
 	struct alias_list l = {0};
 	const char *p[] = {source};
 	memset(out, 0, sizeof(*out));
-	if (query_all(st, ALIAS_SELECT "WHERE a.source = ?1" ALIAS_ORDER, 1, p, alias_add_row,
-		      &l, err) < 0)
+	if (query_all(st, ALIAS_SELECT "WHERE a.source = ?1" ALIAS_ORDER, 1, p, alias_add_row, &l,
+	              err) < 0)
 		return -1;
 	if (l.n == 0) {
 		free(l.v);
@@ -325,30 +324,30 @@ int store_alias_get(struct store *st, const char *source, struct alias_row *out,
 }
 
 int store_alias_list(struct store *st, const char *domain, struct alias_list *out,
-		     struct mc_error *err)
+                     struct mc_error *err)
 {
 	const char *p[] = {domain};
 	memset(out, 0, sizeof(*out));
 	return query_all(st, ALIAS_SELECT "WHERE ?1 IS NULL OR d.name = ?1" ALIAS_ORDER, 1, p,
-			 alias_add_row, out, err);
+	                 alias_add_row, out, err);
 }
 
 int store_alias_list_by_target(struct store *st, const char *target, struct alias_list *out,
-			       struct mc_error *err)
+                               struct mc_error *err)
 {
 	const char *p[] = {target};
 	memset(out, 0, sizeof(*out));
 	return query_all(st,
-			 ALIAS_SELECT "WHERE a.id IN (SELECT alias_id FROM alias_targets"
-				      " WHERE target = ?1)" ALIAS_ORDER,
-			 1, p, alias_add_row, out, err);
+	                 ALIAS_SELECT "WHERE a.id IN (SELECT alias_id FROM alias_targets"
+	                              " WHERE target = ?1)" ALIAS_ORDER,
+	                 1, p, alias_add_row, out, err);
 }
 
 int store_alias_insert(struct store *st, long long domain_id, const char *source, int required,
-		       long long *id, struct mc_error *err)
+                       long long *id, struct mc_error *err)
 {
 	sqlite3_stmt *s = sql_prepare(
-		st, "INSERT INTO aliases (domain_id, source, required) VALUES (?1, ?2, ?3)", err);
+	    st, "INSERT INTO aliases (domain_id, source, required) VALUES (?1, ?2, ?3)", err);
 	if (!s)
 		return -1;
 	sqlite3_bind_int64(s, 1, domain_id);
@@ -361,23 +360,23 @@ int store_alias_insert(struct store *st, long long domain_id, const char *source
 }
 
 int store_alias_add_target(struct store *st, long long alias_id, const char *target,
-			   struct mc_error *err)
+                           struct mc_error *err)
 {
 	return exec_id(st, "INSERT OR IGNORE INTO alias_targets (alias_id, target) VALUES (?1, ?2)",
-		       alias_id, 1, &target, "add alias target", err);
+	               alias_id, 1, &target, "add alias target", err);
 }
 
 int store_alias_del_target(struct store *st, long long alias_id, const char *target,
-			   struct mc_error *err)
+                           struct mc_error *err)
 {
 	return exec_id(st, "DELETE FROM alias_targets WHERE alias_id = ?1 AND target = ?2",
-		       alias_id, 1, &target, "delete alias target", err);
+	               alias_id, 1, &target, "delete alias target", err);
 }
 
 int store_alias_delete(struct store *st, long long alias_id, struct mc_error *err)
 {
 	return exec_id(st, "DELETE FROM aliases WHERE id = ?1", alias_id, 0, NULL, "delete alias",
-		       err);
+	               err);
 }
 
 void alias_row_release(struct alias_row *r)
@@ -401,12 +400,12 @@ void alias_list_release(struct alias_list *l)
 /* ---- audit log ---- */
 
 int store_audit(struct store *st, const char *actor, const char *action, const char *subject,
-		const char *detail, struct mc_error *err)
+                const char *detail, struct mc_error *err)
 {
 	const char *p[] = {actor, action, subject, detail ? detail : ""};
 	sqlite3_stmt *s = sql_prepare(
-		st, "INSERT INTO audit_log (actor, action, subject, detail) VALUES (?1, ?2, ?3, ?4)",
-		err);
+	    st, "INSERT INTO audit_log (actor, action, subject, detail) VALUES (?1, ?2, ?3, ?4)",
+	    err);
 	if (!s)
 		return -1;
 	sql_bind_texts(s, 4, p);
@@ -427,15 +426,15 @@ static void audit_add_row(sqlite3_stmt *s, void *out)
 }
 
 int store_audit_list(struct store *st, long long limit, struct audit_list *out,
-		     struct mc_error *err)
+                     struct mc_error *err)
 {
 	sqlite3_stmt *s;
 	int rc;
 	memset(out, 0, sizeof(*out));
 	s = sql_prepare(st,
-			"SELECT id, at, actor, action, subject, detail FROM audit_log"
-			" ORDER BY id DESC LIMIT ?1",
-			err);
+	                "SELECT id, at, actor, action, subject, detail FROM audit_log"
+	                " ORDER BY id DESC LIMIT ?1",
+	                err);
 	if (!s)
 		return -1;
 	sqlite3_bind_int64(s, 1, limit);

@@ -10,8 +10,8 @@
 #include <string.h>
 
 /* Check a password against the configured policy and hash it. */
-static int hash_password(struct mc_ctx *ctx, const char *address, const char *password,
-			 char **hash, struct mc_error *err)
+static int hash_password(struct mc_ctx *ctx, const char *address, const char *password, char **hash,
+                         struct mc_error *err)
 {
 	struct password_policy pol;
 	account_password_policy(ctx->cfg, &pol);
@@ -25,17 +25,17 @@ static int check_name(const char *name, struct mc_error *err)
 	char buf[80];
 	if (!addr_is_clean_utf8(name))
 		return mc_fail(err, MC_EDATA,
-			       "invalid display name '%s': not UTF-8 or has control characters",
-			       addr_printable(name, buf, sizeof(buf)));
+		               "invalid display name '%s': not UTF-8 or has control characters",
+		               addr_printable(name, buf, sizeof(buf)));
 	if (strlen(name) > USER_NAME_MAX)
 		return mc_fail(err, MC_EDATA, "display name is longer than %d bytes",
-			       USER_NAME_MAX);
+		               USER_NAME_MAX);
 	return 0;
 }
 
 /* Normalise 'address' and load the user; MC_ENOUSER when missing. */
 static int user_require(struct mc_ctx *ctx, const char *address, struct user_row *out,
-			struct mc_error *err)
+                        struct mc_error *err)
 {
 	char *canon;
 	if (addr_normalize(address, &canon, NULL, NULL, err) < 0)
@@ -60,10 +60,10 @@ static int add_tx(struct mc_ctx *ctx, void *varg, struct mc_error *err)
 	int rc = store_domain_get(ctx->st, u->domain, &d, err);
 	if (rc <= 0)
 		return rc < 0 ? -1
-			      : mc_fail(err, MC_ENODOMAIN,
-					"domain '%s' does not exist: add it with 'mailctl domain "
-					"add %s'",
-					u->domain, u->domain);
+		              : mc_fail(err, MC_ENODOMAIN,
+		                        "domain '%s' does not exist: add it with 'mailctl domain "
+		                        "add %s'",
+		                        u->domain, u->domain);
 	u->domain_id = d.id;
 	domain_row_release(&d);
 	if ((rc = store_user_get(ctx->st, u->address, &old, err)) != 0) {
@@ -75,10 +75,10 @@ static int add_tx(struct mc_ctx *ctx, void *varg, struct mc_error *err)
 	if (rc == 1) {
 		/* A mailbox may take over a required alias, never a chosen one. */
 		rc = a.required ? store_alias_delete(ctx->st, a.id, err)
-				: mc_fail(err, MC_EDATA,
-					  "'%s' is already an alias: delete it first with 'mailctl "
-					  "alias del %s'",
-					  u->address, u->address);
+		                : mc_fail(err, MC_EDATA,
+		                          "'%s' is already an alias: delete it first with 'mailctl "
+		                          "alias del %s'",
+		                          u->address, u->address);
 		alias_row_release(&a);
 		if (rc < 0)
 			return -1;
@@ -86,8 +86,7 @@ static int add_tx(struct mc_ctx *ctx, void *varg, struct mc_error *err)
 	return store_user_insert(ctx->st, u, &id, err);
 }
 
-int user_add(struct mc_ctx *ctx, const struct user_spec *spec, char **address,
-	     struct mc_error *err)
+int user_add(struct mc_ctx *ctx, const struct user_spec *spec, char **address, struct mc_error *err)
 {
 	struct user_row u = {0};
 	struct add_arg a = {&u};
@@ -112,7 +111,7 @@ out:
 }
 
 int user_detach(struct mc_ctx *ctx, const struct user_row *u, long long dying_domain,
-		struct mc_error *err)
+                struct mc_error *err)
 {
 	struct alias_list l;
 	int rc = 0;
@@ -126,9 +125,9 @@ int user_detach(struct mc_ctx *ctx, const struct user_row *u, long long dying_do
 			continue;
 		else if (a->required)
 			rc = mc_fail(err, MC_EDATA,
-				     "'%s' is the only target of '%s', which must always reach "
-				     "someone: first run 'mailctl alias add %s NEW-TARGET'",
-				     u->address, a->source, a->source);
+			             "'%s' is the only target of '%s', which must always reach "
+			             "someone: first run 'mailctl alias add %s NEW-TARGET'",
+			             u->address, a->source, a->source);
 		else
 			rc = store_alias_delete(ctx->st, a->id, err);
 	}
@@ -139,7 +138,7 @@ int user_detach(struct mc_ctx *ctx, const struct user_row *u, long long dying_do
 /* Delete the rows, then move or remove the mailbox; undo the move if the
  * commit fails. Purging happens only after a successful commit. */
 int user_del(struct mc_ctx *ctx, const char *address, int purge, char **archived,
-	     struct mc_error *err)
+             struct mc_error *err)
 {
 	struct user_row u;
 	struct mc_error ignored;
@@ -147,12 +146,11 @@ int user_del(struct mc_ctx *ctx, const char *address, int purge, char **archived
 	if (user_require(ctx, address, &u, err) < 0)
 		return -1;
 	int rc = store_begin(ctx->st, err);
-	if (rc == 0 && (user_detach(ctx, &u, 0, err) < 0 ||
-			store_user_delete(ctx->st, u.id, err) < 0 ||
-			store_audit(ctx->st, ctx->actor, "user.del", u.address,
-				    purge ? "purge" : "archive", err) < 0 ||
-			(!purge && mailbox_archive(ctx->cfg, u.domain, u.local_part, archived,
-						   err) < 0))) {
+	if (rc == 0 &&
+	    (user_detach(ctx, &u, 0, err) < 0 || store_user_delete(ctx->st, u.id, err) < 0 ||
+	     store_audit(ctx->st, ctx->actor, "user.del", u.address, purge ? "purge" : "archive",
+	                 err) < 0 ||
+	     (!purge && mailbox_archive(ctx->cfg, u.domain, u.local_part, archived, err) < 0))) {
 		store_rollback(ctx->st);
 		rc = -1;
 	}
@@ -169,8 +167,7 @@ int user_del(struct mc_ctx *ctx, const char *address, int purge, char **archived
 	return rc;
 }
 
-int user_list(struct mc_ctx *ctx, const char *domain, struct user_list *out,
-	      struct mc_error *err)
+int user_list(struct mc_ctx *ctx, const char *domain, struct user_list *out, struct mc_error *err)
 {
 	struct domain_row d;
 	memset(out, 0, sizeof(*out));
@@ -183,8 +180,7 @@ int user_list(struct mc_ctx *ctx, const char *domain, struct user_list *out,
 	return rc;
 }
 
-int user_show(struct mc_ctx *ctx, const char *address, struct user_row *out,
-	      struct mc_error *err)
+int user_show(struct mc_ctx *ctx, const char *address, struct user_row *out, struct mc_error *err)
 {
 	if (user_require(ctx, address, out, err) < 0)
 		return -1;
@@ -214,9 +210,8 @@ static int update_tx(struct mc_ctx *ctx, void *varg, struct mc_error *err)
 }
 
 static int update(struct mc_ctx *ctx, const char *address,
-		  int (*fn)(struct store *, long long, const void *, struct mc_error *),
-		  const void *value, const char *action, const char *detail,
-		  struct mc_error *err)
+                  int (*fn)(struct store *, long long, const void *, struct mc_error *),
+                  const void *value, const char *action, const char *detail, struct mc_error *err)
 {
 	char *canon;
 	if (addr_normalize(address, &canon, NULL, NULL, err) < 0)
@@ -242,8 +237,7 @@ static int set_quota(struct store *st, long long id, const void *v, struct mc_er
 	return store_user_set_quota(st, id, *(const long long *)v, err);
 }
 
-int user_passwd(struct mc_ctx *ctx, const char *address, const char *password,
-		struct mc_error *err)
+int user_passwd(struct mc_ctx *ctx, const char *address, const char *password, struct mc_error *err)
 {
 	char *canon, *hash;
 	if (addr_normalize(address, &canon, NULL, NULL, err) < 0)
@@ -257,15 +251,13 @@ int user_passwd(struct mc_ctx *ctx, const char *address, const char *password,
 	return rc;
 }
 
-int user_set_enabled(struct mc_ctx *ctx, const char *address, int enabled,
-		     struct mc_error *err)
+int user_set_enabled(struct mc_ctx *ctx, const char *address, int enabled, struct mc_error *err)
 {
-	return update(ctx, address, set_enabled, &enabled,
-		      enabled ? "user.enable" : "user.disable", "", err);
+	return update(ctx, address, set_enabled, &enabled, enabled ? "user.enable" : "user.disable",
+	              "", err);
 }
 
-int user_set_quota(struct mc_ctx *ctx, const char *address, long long bytes,
-		   struct mc_error *err)
+int user_set_quota(struct mc_ctx *ctx, const char *address, long long bytes, struct mc_error *err)
 {
 	char detail[32];
 	if (bytes < 0)

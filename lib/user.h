@@ -26,26 +26,22 @@ struct user_spec {
 
 /* '*address' gets the stored (normalised) address. */
 int user_add(struct mc_ctx *ctx, const struct user_spec *spec, char **address,
-	     struct mc_error *err);
+             struct mc_error *err);
 
 /* '*archived' gets the archive path, or NULL (purged, or no directory). */
 int user_del(struct mc_ctx *ctx, const char *address, int purge, char **archived,
-	     struct mc_error *err);
+             struct mc_error *err);
 
 /* 'domain' NULL lists all; an unknown domain is MC_ENODOMAIN. */
-int user_list(struct mc_ctx *ctx, const char *domain, struct user_list *out,
-	      struct mc_error *err);
+int user_list(struct mc_ctx *ctx, const char *domain, struct user_list *out, struct mc_error *err);
 
 /* MC_ENOUSER when it does not exist. The hash is cleared from 'out'. */
-int user_show(struct mc_ctx *ctx, const char *address, struct user_row *out,
-	      struct mc_error *err);
+int user_show(struct mc_ctx *ctx, const char *address, struct user_row *out, struct mc_error *err);
 
 int user_passwd(struct mc_ctx *ctx, const char *address, const char *password,
-		struct mc_error *err);
-int user_set_enabled(struct mc_ctx *ctx, const char *address, int enabled,
-		     struct mc_error *err);
-int user_set_quota(struct mc_ctx *ctx, const char *address, long long bytes,
-		   struct mc_error *err);
+                struct mc_error *err);
+int user_set_enabled(struct mc_ctx *ctx, const char *address, int enabled, struct mc_error *err);
+int user_set_quota(struct mc_ctx *ctx, const char *address, long long bytes, struct mc_error *err);
 
 /*
  * Inside a transaction: take 'u' out of every alias target list before it
@@ -54,6 +50,6 @@ int user_set_quota(struct mc_ctx *ctx, const char *address, long long bytes,
  * domain 'dying_domain' (being deleted in the same transaction; 0 = none).
  */
 int user_detach(struct mc_ctx *ctx, const struct user_row *u, long long dying_domain,
-		struct mc_error *err);
+                struct mc_error *err);
 
 #endif
