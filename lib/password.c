@@ -55,23 +55,28 @@ void password_free(char *s)
 	free(s);
 }
 
-static int check_text(const char *pw, const struct password_policy *pol, struct mc_error *err)
+/* The limits that hold even when the policy is not applied. */
+static int check_length(const char *pw, struct mc_error *err)
 {
-	size_t len;
-
 	if (!pw || !*pw)
 		return mc_fail(err, MC_EDATA, "password is empty");
-	len = strlen(pw);
-	if (len > PASSWORD_MAX_LEN)
+	if (strlen(pw) > PASSWORD_MAX_LEN)
 		return mc_fail(err, MC_EDATA, "password is too long: at most %d characters",
 		               PASSWORD_MAX_LEN);
+	return 0;
+}
+
+static int check_text(const char *pw, const struct password_policy *pol, struct mc_error *err)
+{
+	if (check_length(pw, err) < 0)
+		return -1;
 	for (const char *p = pw; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			return mc_fail(err, MC_EDATA, "password contains control characters");
 	if (!addr_is_clean_utf8(pw))
 		return mc_fail(err, MC_EDATA,
 		               "password is not valid UTF-8 or contains control characters");
-	if (pol && (long long)len < pol->min_length)
+	if ((long long)strlen(pw) < pol->min_length)
 		return mc_fail(err, MC_EDATA, "password is too short: at least %lld characters",
 		               pol->min_length);
 	return 0;
@@ -83,7 +88,7 @@ static const char *tidy(const char *in, char *buf, size_t size)
 {
 	size_t len;
 
-	snprintf(buf, size, "%s", in);
+	snprintf(buf, size, "%s", in ? in : "unknown error");
 	if (buf[0] >= 'A' && buf[0] <= 'Z')
 		buf[0] = (char)(buf[0] - 'A' + 'a');
 	len = strlen(buf);
@@ -214,63 +219,75 @@ static int check_params(long long t, long long m, long long p, struct mc_error *
 	return 0;
 }
 
-int password_hash(const struct password_policy *pol, const char *pw, char **out,
-                  struct mc_error *err)
+/* Run argon2id into a fresh "{ARGON2ID}..." string. */
+static int encode(const struct password_policy *pol, const char *pw, const unsigned char *salt,
+                  char **out, struct mc_error *err)
 {
-	unsigned char salt[SALT_LEN];
-	size_t len, plen = strlen(HASH_PREFIX);
-	char *enc;
+	uint32_t t = (uint32_t)pol->time_cost, m = (uint32_t)pol->memory_kib,
+	         p = (uint32_t)pol->parallelism;
+	size_t plen = strlen(HASH_PREFIX),
+	       len = argon2_encodedlen(t, m, p, SALT_LEN, TAG_LEN, Argon2_id);
+	char *enc = xmalloc(plen + len), msg[128];
 	int rc;
 
-	if (!pw || !*pw)
-		return mc_fail(err, MC_EDATA, "password is empty");
-	if (strlen(pw) > PASSWORD_MAX_LEN)
-		return mc_fail(err, MC_EDATA, "password is too long: at most %d characters",
-		               PASSWORD_MAX_LEN);
-	if (check_params(pol->time_cost, pol->memory_kib, pol->parallelism, err) < 0)
-		return -1;
-	if (RAND_bytes(salt, sizeof(salt)) != 1)
-		return mc_fail(err, MC_EINTERNAL, "cannot get random bytes for a salt");
-	len = argon2_encodedlen((uint32_t)pol->time_cost, (uint32_t)pol->memory_kib,
-	                        (uint32_t)pol->parallelism, SALT_LEN, TAG_LEN, Argon2_id);
-	enc = xmalloc(plen + len);
 	memcpy(enc, HASH_PREFIX, plen);
-	rc = argon2id_hash_encoded((uint32_t)pol->time_cost, (uint32_t)pol->memory_kib,
-	                           (uint32_t)pol->parallelism, pw, strlen(pw), salt, SALT_LEN,
-	                           TAG_LEN, enc + plen, len);
-	OPENSSL_cleanse(salt, sizeof(salt));
+	rc = argon2id_hash_encoded(t, m, p, pw, strlen(pw), salt, SALT_LEN, TAG_LEN, enc + plen,
+	                           len);
 	if (rc != ARGON2_OK) {
 		password_free(enc);
 		return mc_fail(err, MC_EINTERNAL, "cannot hash the password: %s",
-		               argon2_error_message(rc));
+		               tidy(argon2_error_message(rc), msg, sizeof(msg)));
 	}
 	*out = enc;
 	return 0;
 }
 
+int password_hash(const struct password_policy *pol, const char *pw, char **out,
+                  struct mc_error *err)
+{
+	unsigned char salt[SALT_LEN];
+	int rc;
+
+	if (check_length(pw, err) < 0)
+		return -1;
+	if (check_params(pol->time_cost, pol->memory_kib, pol->parallelism, err) < 0)
+		return -1;
+	if (RAND_bytes(salt, sizeof(salt)) != 1)
+		return mc_fail(err, MC_EINTERNAL, "cannot get random bytes for a salt");
+	rc = encode(pol, pw, salt, out, err);
+	OPENSSL_cleanse(salt, sizeof(salt));
+	return rc;
+}
+
 /* Read the cost parameters from "$argon2id$v=19$m=M,t=T,p=P$..." so that a
- * hostile or corrupt hash is refused before argon2 acts on them. */
-static int hash_params_ok(const char *h)
+ * hostile or corrupt hash is refused before argon2 allocates or spins. */
+static int check_hash_params(const char *h, struct mc_error *err)
 {
 	unsigned long long m, t, p;
 	int n = 0;
 
 	if (sscanf(h, "$argon2id$v=19$m=%llu,t=%llu,p=%llu$%n", &m, &t, &p, &n) != 3 || !n)
-		return 0;
+		return mc_fail(err, MC_EDATA, "malformed password hash: not an ARGON2ID hash");
 	/* values past LLONG_MAX turn negative and fail the bounds too */
-	return check_params((long long)t, (long long)m, (long long)p, NULL) == 0;
+	if (check_params((long long)t, (long long)m, (long long)p, NULL) < 0)
+		return mc_fail(err, MC_EDATA,
+		               "malformed password hash: argon2 costs out of range "
+		               "(m=%llu, t=%llu, p=%llu)",
+		               m, t, p);
+	return 0;
 }
 
 int password_verify(const char *hash, const char *pw, struct mc_error *err)
 {
+	char msg[128];
 	int rc;
 
 	if (!hash || !pw)
 		return mc_fail(err, MC_EUSAGE, "no hash or password to verify");
 	if (!strncmp(hash, HASH_PREFIX, strlen(HASH_PREFIX)))
 		hash += strlen(HASH_PREFIX);
-	if (!hash_params_ok(hash))
-		return mc_fail(err, MC_EDATA, "malformed password hash: not an ARGON2ID hash");
+	if (check_hash_params(hash, err) < 0)
+		return -1;
 	rc = argon2id_verify(hash, pw, strlen(pw));
 	if (rc == ARGON2_OK)
 		return 1;

@@ -1,0 +1,14 @@
+/* The command groups mailctl knows: dispatch and help come from here. */
+#include "cli.h"
+
+#include <stddef.h>
+
+const struct command commands[] = {
+    {"domain", domain_verbs, "Hosted mail domains."},
+    {"user", user_verbs, "Mailbox users: passwords, quotas, enable and disable."},
+    {"alias", alias_verbs, "Forwarding addresses and catch-alls."},
+    {"config", config_verbs, "The configuration file."},
+    {"db", db_verbs, "The account database: create, migrate, inspect."},
+    {"audit", audit_verbs, "The log of every change made through mailctl."},
+    {NULL, NULL, NULL},
+};
