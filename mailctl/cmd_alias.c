@@ -35,7 +35,7 @@ static int alias_cmd_add(struct cli *cli, int argc, char **argv)
 	              &source, &err) < 0)
 		return cli_fail(&err);
 	print_begin(&cli->out, cli->json, 1);
-	print_message(&cli->out, "alias '%s' now forwards to %d more address(es)", source,
+	print_summary(&cli->out, "alias '%s' now forwards to %d more address(es)", source,
 	              argc - i - 1);
 	print_col(&cli->out, "source", "", CELL_STR);
 	print_str(&cli->out, source);
@@ -54,9 +54,9 @@ static int alias_cmd_del(struct cli *cli, int argc, char **argv)
 		return cli_fail(&err);
 	print_begin(&cli->out, cli->json, 1);
 	if (target)
-		print_message(&cli->out, "removed '%s' from alias '%s'", target, argv[i]);
+		print_summary(&cli->out, "removed '%s' from alias '%s'", target, argv[i]);
 	else
-		print_message(&cli->out, "deleted alias '%s'", argv[i]);
+		print_summary(&cli->out, "deleted alias '%s'", argv[i]);
 	print_col(&cli->out, "source", "", CELL_STR);
 	print_str(&cli->out, argv[i]);
 	return print_end(&cli->out) < 0 ? EX_IOERR : EX_OK;

@@ -23,7 +23,7 @@ static int config_cmd_check(struct cli *cli, int argc, char **argv)
 	if (config_load(&cli->cfg, cli->config_path, 1, &err) < 0)
 		return cli_fail(&err);
 	print_begin(&cli->out, cli->json, 1);
-	print_message(&cli->out, "'%s' is valid", cli->config_path);
+	print_summary(&cli->out, "'%s' is valid", cli->config_path);
 	print_col(&cli->out, "file", "", CELL_STR);
 	print_col(&cli->out, "valid", "", CELL_BOOL);
 	print_str(&cli->out, cli->config_path);

@@ -32,10 +32,10 @@ static int db_cmd_init(struct cli *cli, int argc, char **argv)
 		return cli_fail(&err);
 	print_begin(&cli->out, cli->json, 1);
 	if (from == to)
-		print_message(&cli->out, "database '%s' is up to date (schema %d)",
+		print_summary(&cli->out, "database '%s' is up to date (schema %d)",
 		              cli->cfg.database, to);
 	else
-		print_message(&cli->out, "database '%s' %s (schema %d -> %d)", cli->cfg.database,
+		print_summary(&cli->out, "database '%s' %s (schema %d -> %d)", cli->cfg.database,
 		              from ? "migrated" : "created", from, to);
 	print_col(&cli->out, "database", "", CELL_STR);
 	print_col(&cli->out, "from", "", CELL_INT);

@@ -68,7 +68,7 @@ static int domain_cmd_add(struct cli *cli, int argc, char **argv)
 	if (domain_add(&cli->ctx, name, o.admin, &added, &err) < 0)
 		return cli_fail(&err);
 	print_begin(&cli->out, cli->json, 1);
-	print_message(&cli->out, "added domain '%s'; postmaster@ and abuse@ go to '%s'", added.name,
+	print_summary(&cli->out, "added domain '%s'; postmaster@ and abuse@ go to '%s'", added.name,
 	              added.postmaster_target);
 	print_col(&cli->out, "name", "", CELL_STR);
 	print_col(&cli->out, "postmaster", "", CELL_STR);
@@ -90,7 +90,7 @@ static int domain_cmd_del(struct cli *cli, int argc, char **argv)
 	if (domain_del(&cli->ctx, name, o.force, &archived, &err) < 0)
 		return cli_fail(&err);
 	print_begin(&cli->out, cli->json, 1);
-	print_message(&cli->out, "deleted domain '%s'%s%s%s", name,
+	print_summary(&cli->out, "deleted domain '%s'%s%s%s", name,
 	              archived ? "; its mail is archived in '" : "", archived ? archived : "",
 	              archived ? "'" : "");
 	print_col(&cli->out, "archived", "", CELL_STR);

@@ -90,7 +90,7 @@ static int show_result(struct cli *cli, const char *message, const char *address
                        const char *password)
 {
 	print_begin(&cli->out, cli->json, 1);
-	print_message(&cli->out, "%s", message);
+	print_summary(&cli->out, "%s", message);
 	print_col(&cli->out, "address", "", CELL_STR);
 	print_str(&cli->out, address);
 	if (password) {
@@ -175,7 +175,7 @@ static int user_cmd_del(struct cli *cli, int argc, char **argv)
 	else
 		msg = xasprintf("deleted user '%s' (it had no mailbox yet)", argv[i]);
 	print_begin(&cli->out, cli->json, 1);
-	print_message(&cli->out, "%s", msg);
+	print_summary(&cli->out, "%s", msg);
 	print_col(&cli->out, "address", "", CELL_STR);
 	print_col(&cli->out, "archived", "", CELL_STR);
 	print_str(&cli->out, argv[i]);

@@ -23,7 +23,7 @@ void print_col(struct printer *p, const char *key, const char *title, enum cell_
 	p->cols[p->ncols++] = (struct print_col){key, title, type};
 }
 
-void print_message(struct printer *p, const char *fmt, ...)
+void print_summary(struct printer *p, const char *fmt, ...)
 {
 	struct strbuf sb = STRBUF_INIT;
 	va_list ap;

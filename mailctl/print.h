@@ -42,7 +42,7 @@ struct printer {
 
 void print_begin(struct printer *p, int json, int record);
 void print_col(struct printer *p, const char *key, const char *title, enum cell_type type);
-void print_message(struct printer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void print_summary(struct printer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void print_str(struct printer *p, const char *s);
 void print_int(struct printer *p, long long v);
 void print_bool(struct printer *p, int v);
