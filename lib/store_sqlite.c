@@ -196,6 +196,14 @@ static int create_file(const char *path, struct mc_error *err)
 		return mc_fail(err, MC_EIO, "cannot create database '%s': %s", path,
 		               strerror(errno));
 	}
+	/* Postfix and Dovecot read it through the group: the umask must not
+	 * take that away. */
+	if (fchmod(fd, 0640) < 0) {
+		int e = errno;
+		close(fd);
+		unlink(path);
+		return mc_fail(err, MC_EIO, "cannot set the mode of '%s': %s", path, strerror(e));
+	}
 	close(fd);
 	return 0;
 }
