@@ -83,6 +83,12 @@ static size_t display_width(const char *s)
 	memset(&st, 0, sizeof(st));
 	while (len) {
 		wchar_t wc;
+		if ((unsigned char)*s < 0x80) { /* the common case, without mbrtowc */
+			w += *s >= 0x20 && *s < 0x7f;
+			s++;
+			len--;
+			continue;
+		}
 		size_t n = mbrtowc(&wc, s, len, &st);
 		if (n == (size_t)-1 || n == (size_t)-2 || n == 0) {
 			memset(&st, 0, sizeof(st));
@@ -100,29 +106,30 @@ static size_t display_width(const char *s)
 
 static void pad(size_t n)
 {
-	while (n--)
-		putchar(' ');
+	printf("%*s", (int)n, "");
 }
 
 static void print_table(struct printer *p)
 {
 	size_t width[16] = {0}, nrows = p->ncols ? p->ncells / p->ncols : 0;
+	size_t *cw = xcalloc(p->ncells + 1, sizeof(size_t));
 	for (size_t c = 0; c < p->ncols; c++)
 		width[c] = display_width(p->cols[c].title);
 	for (size_t i = 0; i < p->ncells; i++) {
-		size_t w = display_width(p->cells[i].s);
-		if (w > width[i % p->ncols])
-			width[i % p->ncols] = w;
+		cw[i] = display_width(p->cells[i].s);
+		if (cw[i] > width[i % p->ncols])
+			width[i % p->ncols] = cw[i];
 	}
 	for (size_t r = 0; r <= nrows; r++) {
 		for (size_t c = 0; c < p->ncols; c++) {
-			const char *s = r ? p->cells[(r - 1) * p->ncols + c].s : p->cols[c].title;
-			fputs(s, stdout);
+			size_t i = (r - 1) * p->ncols + c;
+			fputs(r ? p->cells[i].s : p->cols[c].title, stdout);
 			if (c + 1 < p->ncols)
-				pad(width[c] - display_width(s) + 2);
+				pad(width[c] - (r ? cw[i] : display_width(p->cols[c].title)) + 2);
 		}
 		putchar('\n');
 	}
+	free(cw);
 }
 
 static void print_record(struct printer *p)
