@@ -39,7 +39,7 @@ int password_hash(const struct password_policy *pol, const char *pw, char **out,
 int password_verify(const char *hash, const char *pw, struct mc_error *err);
 
 /* A random password that passes password_check(): 24 characters from an
- * alphabet without look-alikes, in groups of six joined by '-' (~119 bits). */
+ * alphabet without look-alikes, in groups of six joined by '-' (about 139 bits). */
 int password_generate(char **out, struct mc_error *err);
 
 /* Wipe and free a password or hash string; NULL is a no-op. */
