@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# provision/install.sh - install mailctl on a Debian 12 machine (root).
+#
+# Idempotent: each step checks before it changes anything, and a second run
+# on an installed machine reports that nothing changed. Steps:
+#   1 packages  2 build  3 install  4 system users  5 directories
+#   6 configuration  7 database
+set -euo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+cd "$src"
+. provision/deps.sh
+
+PREFIX=${PREFIX:-/usr/local}
+CONF_DIR=/etc/mailctl
+CONF=$CONF_DIR/mailctl.yaml
+STATE_DIR=/var/lib/mailctl
+MAIL_ROOT=/var/mail/vhosts
+ARCHIVE_ROOT=/var/mail/archive
+start=$(date +%s)
+step_no=0
+step_name=""
+changed=0
+
+step() {
+	step_no=$((step_no + 1))
+	step_name=$1
+	printf '[%d/7] %-28s (+%ds)\n' "$step_no" "$step_name" $(($(date +%s) - start))
+}
+did() { echo "      $*"; changed=$((changed + 1)); }
+on_error() {
+	echo "install.sh: step $step_no ($step_name) failed." >&2
+	echo "Fix the error above and run 'bash provision/install.sh' again; finished steps are skipped." >&2
+}
+trap on_error ERR
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install.sh: run as root" >&2
+	exit 77
+fi
+if ! grep -q '^VERSION_ID="12"' /etc/os-release 2>/dev/null; then
+	echo "install.sh: warning: this is not Debian 12; continuing anyway" >&2
+fi
+
+step "Debian packages"
+before=$(dpkg-query -W -f='${Package}\n' 2>/dev/null | wc -l)
+deps_install "${BUILD_DEPS[@]}" "${RUNTIME_DEPS[@]}"
+after=$(dpkg-query -W -f='${Package}\n' 2>/dev/null | wc -l)
+[ "$before" = "$after" ] || did "installed $((after - before)) packages"
+
+step "build"
+cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMAILCTL_TESTS=OFF \
+	-DCMAKE_INSTALL_PREFIX="$PREFIX" >/dev/null
+cmake --build build/release -j "$(nproc)" | grep -E 'Linking|error' || true
+
+step "install binaries and templates"
+manifest=$(cmake --install build/release 2>&1)
+if grep -q '^-- Installing' <<<"$manifest"; then
+	did "$(grep -c '^-- Installing' <<<"$manifest") files installed under $PREFIX"
+fi
+command -v mandb >/dev/null && mandb -q 2>/dev/null || true
+
+step "system users and groups"
+if ! getent group mailctl >/dev/null; then
+	groupadd --system mailctl
+	did "created group mailctl"
+fi
+if ! getent passwd vmail >/dev/null; then
+	uid_opt=()
+	getent passwd 5000 >/dev/null || getent group 5000 >/dev/null || uid_opt=(--uid 5000)
+	[ ${#uid_opt[@]} -gt 0 ] && groupadd --system --gid 5000 vmail || groupadd --system vmail
+	useradd --system "${uid_opt[@]}" --gid vmail --home-dir "$MAIL_ROOT" \
+		--no-create-home --shell /usr/sbin/nologin vmail
+	did "created user vmail"
+fi
+# Postfix and Dovecot read the account database through the mailctl group.
+for u in postfix dovecot; do
+	if getent passwd "$u" >/dev/null && ! id -nG "$u" | tr ' ' '\n' | grep -qx mailctl; then
+		usermod -a -G mailctl "$u"
+		did "added $u to group mailctl"
+	fi
+done
+
+step "directories"
+# ensure_dir PATH MODE OWNER:GROUP
+ensure_dir() {
+	if [ ! -d "$1" ]; then
+		install -d -m "$2" -o "${3%:*}" -g "${3#*:}" "$1"
+		did "created $1"
+	elif [ "$(stat -c '%a %U:%G' "$1")" != "$2 $3" ]; then
+		chmod "$2" "$1"
+		chown "$3" "$1"
+		did "fixed mode/owner of $1"
+	fi
+}
+ensure_dir "$CONF_DIR" 750 root:mailctl
+ensure_dir "$STATE_DIR" 710 root:mailctl
+ensure_dir "$STATE_DIR/keys" 700 root:root
+ensure_dir /var/log/mailctl 750 root:mailctl
+ensure_dir "$MAIL_ROOT" 770 vmail:vmail
+ensure_dir "$ARCHIVE_ROOT" 700 vmail:vmail
+
+step "configuration"
+if [ ! -f "$CONF" ]; then
+	host=$(hostname -f 2>/dev/null || hostname)
+	umask 027
+	cat >"$CONF" <<YAML
+# mailctl configuration; 'mailctl config show' lists every key and default.
+hostname: $host
+paths:
+  database: $STATE_DIR/mailctl.db
+  key_dir: $STATE_DIR/keys
+  mail_root: $MAIL_ROOT
+  archive_root: $ARCHIVE_ROOT
+  template_dir: $PREFIX/share/mailctl/templates
+mail:
+  vmail_uid: $(id -u vmail)
+  vmail_gid: $(id -g vmail)
+YAML
+	chgrp mailctl "$CONF"
+	did "wrote $CONF"
+fi
+"$PREFIX/sbin/mailctl" --config "$CONF" config check >/dev/null
+
+step "account database"
+db_out=$("$PREFIX/sbin/mailctl" --config "$CONF" db init)
+grep -q 'up to date' <<<"$db_out" || did "$db_out"
+if [ "$(stat -c '%G' "$STATE_DIR/mailctl.db")" != mailctl ]; then
+	chgrp mailctl "$STATE_DIR/mailctl.db"
+	did "database group set to mailctl"
+fi
+
+trap - ERR
+echo
+if [ "$changed" -eq 0 ]; then
+	echo "mailctl is already installed; nothing changed ($(($(date +%s) - start))s)."
+else
+	echo "mailctl installed in $(($(date +%s) - start))s ($changed changes)."
+fi
+cat <<TXT
+Next: add your domain and first user, e.g.
+  mailctl domain add example.org --admin you@elsewhere.example
+  mailctl user add you@example.org --admin
+See 'man 8 mailctl' and INSTALL.md for DNS, PTR and firewall setup.
+TXT
