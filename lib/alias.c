@@ -122,31 +122,35 @@ static int check_loops(struct mc_ctx *ctx, const struct pending *p, struct mc_er
 }
 
 /* A target in one of our domains must lead somewhere. */
-static int check_local_target(struct mc_ctx *ctx, const struct add_arg *a, const char *t,
-                              struct mc_error *err)
+static int check_local_target(struct mc_ctx *ctx, const struct pending *p, const char *t,
+			      struct mc_error *err)
 {
 	struct domain_row d;
-	struct pending p = {a->source, a->targets, a->n};
+	struct user_row u;
 	char *key;
-	const char *dom = strchr(t, '@') + 1;
-	int rc = store_domain_get(ctx->st, dom, &d, err);
+	int rc = store_domain_get(ctx->st, strchr(t, '@') + 1, &d, err);
 	domain_row_release(&d);
 	if (rc <= 0)
 		return rc;
-	struct user_row u;
 	if ((rc = store_user_get(ctx->st, t, &u, err)) != 0) {
 		user_row_release(&u);
 		return rc < 0 ? -1 : 0;
 	}
-	if (alias_key(ctx, &p, t, &key, err) < 0)
+	if (alias_key(ctx, p, t, &key, err) < 0)
 		return -1;
 	rc = key ? 0
-	         : mc_fail(err, MC_ENOUSER,
-	                   "target '%s' does not exist: its domain is hosted here, so it must "
-	                   "be a user or an alias",
-	                   t);
+		 : mc_fail(err, MC_ENOUSER,
+			   "target '%s' does not exist: its domain is hosted here, so it must "
+			   "be a user or an alias",
+			   t);
 	free(key);
 	return rc;
+}
+
+int alias_target_check(struct mc_ctx *ctx, const char *target, struct mc_error *err)
+{
+	struct pending none = {"", NULL, 0};
+	return check_local_target(ctx, &none, target, err);
 }
 
 static int add_tx(struct mc_ctx *ctx, void *varg, struct mc_error *err)
@@ -172,7 +176,7 @@ static int add_tx(struct mc_ctx *ctx, void *varg, struct mc_error *err)
 		                        a->source);
 	}
 	for (size_t i = 0; i < a->n; i++)
-		if (check_local_target(ctx, a, a->targets[i], err) < 0)
+		if (check_local_target(ctx, &p, a->targets[i], err) < 0)
 			return -1;
 	if (check_loops(ctx, &p, err) < 0)
 		return -1;

@@ -26,6 +26,11 @@ int alias_add(struct mc_ctx *ctx, const char *source, const char *const *targets
 /* Delete one target ('target' not NULL) or the whole alias. */
 int alias_del(struct mc_ctx *ctx, const char *source, const char *target, struct mc_error *err);
 
+/* 0 when 'target' (normalised) may receive mail: off-site, or in a hosted
+ * domain as a user, an alias or under a catch-all; else MC_ENOUSER.
+ * Call inside a transaction. */
+int alias_target_check(struct mc_ctx *ctx, const char *target, struct mc_error *err);
+
 /* 'domain' NULL lists all; an unknown domain is MC_ENODOMAIN. */
 int alias_list(struct mc_ctx *ctx, const char *domain, struct alias_list *out,
                struct mc_error *err);

@@ -55,6 +55,7 @@ static int postmaster_target(struct mc_ctx *ctx, const char *admin, char **out,
 struct add_arg {
 	const char *name;
 	const char *target;
+	int check_target;
 };
 
 static int add_tx(struct mc_ctx *ctx, void *varg, struct mc_error *err)
@@ -67,7 +68,11 @@ static int add_tx(struct mc_ctx *ctx, void *varg, struct mc_error *err)
 		domain_row_release(&d);
 		return rc < 0 ? -1 : mc_fail(err, MC_EDATA, "domain '%s' already exists", a->name);
 	}
-	if (store_domain_insert(ctx->st, a->name, &id, err) < 0)
+	/* An --admin typed now must exist if it is ours (checked before the
+	 * insert, so an admin in the new domain itself may follow). The
+	 * configured admin_address is the operator's standing choice. */
+	if ((a->check_target && alias_target_check(ctx, a->target, err) < 0) ||
+	    store_domain_insert(ctx->st, a->name, &id, err) < 0)
 		return -1;
 	static const char *const required[] = {"postmaster", "abuse"};
 	for (size_t i = 0; i < 2; i++) {
@@ -95,6 +100,7 @@ int domain_add(struct mc_ctx *ctx, const char *name, const char *admin, struct d
 		goto fail;
 	a.name = canon;
 	a.target = target;
+	a.check_target = admin && *admin;
 	detail = xasprintf("postmaster, abuse -> %s", target);
 	int rc = account_tx(ctx, add_tx, &a, "domain.add", canon, detail, err);
 	free(detail);

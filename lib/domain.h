@@ -21,7 +21,8 @@ struct domain_added {
 /*
  * Add 'name'. postmaster@ and abuse@ point at 'admin' when given, else at
  * the oldest admin user, else at config admin_address; with none of
- * these the domain is refused (MC_EDATA) and nothing is written.
+ * these the domain is refused (MC_EDATA) and nothing is written. An 'admin'
+ * in another hosted domain must exist (MC_ENOUSER), as any alias target.
  */
 int domain_add(struct mc_ctx *ctx, const char *name, const char *admin, struct domain_added *out,
                struct mc_error *err);

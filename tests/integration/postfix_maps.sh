@@ -61,8 +61,8 @@ mc_setup
 
 # --- data, only through the CLI ---------------------------------------------
 expect 0 "domain add example.org" -- mc domain add example.org
-expect 0 "domain add example.net" -- mc domain add example.net
 expect 0 "user add admin" -- mc user add admin@example.org --password-stdin <<<'Staple-orbit-lantern-41'
+expect 0 "domain add example.net" -- mc domain add example.net
 expect 0 "user add alice" -- mc user add alice@example.org --password-stdin --name Alice <<<'correct-Horse-battery-9'
 expect 0 "user add bob" -- mc user add bob@example.net --password-stdin <<<'Bob-lantern-quartz-77'
 expect 0 "user disable bob" -- mc user disable bob@example.net
