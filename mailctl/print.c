@@ -183,8 +183,13 @@ static void print_json(struct printer *p)
 		for (size_t i = 0; p->ncols && i < p->ncells; i += p->ncols)
 			json_array_append_new(root, row_json(p, i));
 	}
-	json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	/* One buffer, one write: json_dumpf() calls fwrite() per token. */
+	char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (!text)
+		abort(); /* jansson fails only on allocation */
+	fputs(text, stdout);
 	putchar('\n');
+	free(text);
 	json_decref(root);
 }
 
