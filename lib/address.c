@@ -1,5 +1,6 @@
 /* Address and domain validation and normalisation; see address.h. */
 #include "address.h"
+#include "utf8.h"
 #include "xalloc.h"
 
 #include <arpa/inet.h>
@@ -64,45 +65,16 @@ static int has_ascii_control(const char *s)
 	return 0;
 }
 
-/* Decode one UTF-8 sequence at 's'; return its length, or 0 when it is
- * malformed (overlong, surrogate, out of range, truncated). */
-static int utf8_decode(const unsigned char *s, unsigned long *cp)
-{
-	static const unsigned long min[] = {0, 0, 0x80, 0x800, 0x10000};
-	int len, i;
-	unsigned long c;
-
-	if (s[0] < 0x80)
-		len = 1, c = s[0];
-	else if ((s[0] & 0xe0) == 0xc0)
-		len = 2, c = s[0] & 0x1f;
-	else if ((s[0] & 0xf0) == 0xe0)
-		len = 3, c = s[0] & 0x0f;
-	else if ((s[0] & 0xf8) == 0xf0)
-		len = 4, c = s[0] & 0x07;
-	else
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	if (c < min[len] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
-
 int addr_is_clean_utf8(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	unsigned long c;
-	int n;
+	size_t n, left;
 
 	if (!s)
 		return 0;
-	while (*p) {
-		n = utf8_decode(p, &c);
+	for (left = strlen(s); *p; left -= n) {
+		n = utf8_decode(p, left, &c);
 		/* C0 controls, DEL and the C1 controls U+0080..U+009F */
 		if (!n || c < 0x20 || (c >= 0x7f && c <= 0x9f))
 			return 0;
