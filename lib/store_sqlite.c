@@ -142,6 +142,16 @@ static int check_exists(const char *path, struct mc_error *err)
 	return mc_fail(err, MC_EIO, "cannot open database '%s': %s", path, strerror(errno));
 }
 
+/* A newer schema means a newer mailctl wrote it: never touch it. */
+static int check_not_newer(const char *path, int version, struct mc_error *err)
+{
+	if (version <= store_nmigrations)
+		return 0;
+	return mc_fail(err, MC_EUNAVAIL,
+		       "database '%s' has schema version %d, newer than this mailctl knows (%d)",
+		       path, version, store_nmigrations);
+}
+
 int store_open(struct store **out, const char *path, enum store_mode mode, struct mc_error *err)
 {
 	int version, flags = mode == STORE_WRITE ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY;
@@ -161,12 +171,8 @@ int store_open(struct store **out, const char *path, enum store_mode mode, struc
 		        path, version, store_nmigrations);
 		goto fail;
 	}
-	if (version > store_nmigrations) {
-		mc_fail(err, MC_EUNAVAIL,
-		        "database '%s' has schema version %d, newer than this mailctl knows (%d)",
-		        path, version, store_nmigrations);
+	if (check_not_newer(path, version, err) < 0)
 		goto fail;
-	}
 	*out = st;
 	return 0;
 fail:
@@ -236,12 +242,8 @@ int store_init(const char *path, int *from, int *to, struct mc_error *err)
 	if (open_db(st, SQLITE_OPEN_READWRITE, err) < 0 || read_version(st, &version, err) < 0)
 		goto fail;
 	*from = version;
-	if (version > store_nmigrations) {
-		mc_fail(err, MC_EUNAVAIL,
-		        "database '%s' has schema version %d, newer than this mailctl knows (%d)",
-		        path, version, store_nmigrations);
+	if (check_not_newer(path, version, err) < 0)
 		goto fail;
-	}
 	while (version < store_nmigrations) {
 		if (migrate_step(st, version + 1, err) < 0)
 			goto fail;
