@@ -161,7 +161,7 @@ static int prompt_once(const char *prompt, char **pw)
 	fputs(prompt, stderr);
 	tcsetattr(STDIN_FILENO, TCSAFLUSH, &noecho);
 	char *got = fgets(buf, sizeof(buf), stdin);
-	tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+	tcsetattr(STDIN_FILENO, TCSADRAIN, &old);
 	fputc('\n', stderr);
 	if (!got)
 		return cli_error(EX_DATAERR, "no password entered");
