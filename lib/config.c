@@ -549,18 +549,9 @@ static int parse_text(struct config *cfg, const char *file, const struct strbuf 
 	return rc;
 }
 
-/* strerror() in the lowercase our messages use. */
-static const char *errno_text(int e, char *buf, size_t size)
-{
-	snprintf(buf, size, "%s", strerror(e));
-	buf[0] = (char)tolower((unsigned char)buf[0]);
-	return buf;
-}
-
 /* Read 'path' into 'sb': 1 when read, 0 when absent and that is fine. */
 static int read_file(const char *path, int must_exist, struct strbuf *sb, struct mc_error *err)
 {
-	char ebuf[128];
 	ssize_t n;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY), e;
 
@@ -569,7 +560,7 @@ static int read_file(const char *path, int must_exist, struct strbuf *sb, struct
 		if (e == ENOENT && !must_exist)
 			return 0;
 		return mc_fail(err, e == ENOENT ? MC_ECONFIG : MC_EIO, "cannot open '%s': %s", path,
-		               errno_text(e, ebuf, sizeof(ebuf)));
+		               mc_strerror(e));
 	}
 	for (;;) {
 		strbuf_grow(sb, 8192);
@@ -587,7 +578,7 @@ static int read_file(const char *path, int must_exist, struct strbuf *sb, struct
 	close(fd);
 	if (n < 0)
 		return mc_fail(err, MC_EIO, "cannot read '%s': %s", path,
-		               errno_text(e, ebuf, sizeof(ebuf)));
+		               mc_strerror(e));
 	if (sb->len > CONFIG_MAX_BYTES)
 		return mc_fail(err, MC_ECONFIG, "'%s': file is larger than 1 MiB", path);
 	return 1;

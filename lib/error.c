@@ -1,8 +1,10 @@
 /* Error reporting; see error.h. */
 #include "error.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 int mc_fail(struct mc_error *err, enum mc_errkind kind, const char *fmt, ...)
 {
@@ -20,4 +22,12 @@ void mc_error_clear(struct mc_error *err)
 {
 	err->kind = MC_OK;
 	err->msg[0] = '\0';
+}
+
+const char *mc_strerror(int errnum)
+{
+	static __thread char buf[128];
+	snprintf(buf, sizeof(buf), "%s", strerror(errnum));
+	buf[0] = (char)tolower((unsigned char)buf[0]);
+	return buf;
 }

@@ -36,4 +36,8 @@ int mc_fail(struct mc_error *err, enum mc_errkind kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void mc_error_clear(struct mc_error *err);
 
+/* strerror() in the lowercase our messages use ("permission denied"). The
+ * text lives in a per-thread buffer until the next call. */
+const char *mc_strerror(int errnum);
+
 #endif

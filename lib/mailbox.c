@@ -28,7 +28,7 @@ static int mkdir_p(const char *path, struct mc_error *err)
 		*s = '\0';
 		if (mkdir(p, 0700) < 0 && errno != EEXIST) {
 			mc_fail(err, MC_EIO, "cannot create directory '%s': %s", p,
-			        strerror(errno));
+			        mc_strerror(errno));
 			free(p);
 			return -1;
 		}
@@ -62,7 +62,7 @@ int mailbox_archive(const struct config *cfg, const char *domain, const char *lo
 	if (lstat(src, &sb) < 0) {
 		rc = errno == ENOENT
 		         ? 0
-		         : mc_fail(err, MC_EIO, "cannot examine '%s': %s", src, strerror(errno));
+		         : mc_fail(err, MC_EIO, "cannot examine '%s': %s", src, mc_strerror(errno));
 		goto out;
 	}
 	dst = archive_target(cfg, domain, local);
@@ -74,7 +74,7 @@ int mailbox_archive(const struct config *cfg, const char *domain, const char *lo
 		goto out;
 	}
 	if (rename(src, dst) < 0) {
-		mc_fail(err, MC_EIO, "cannot archive '%s' to '%s': %s%s", src, dst, strerror(errno),
+		mc_fail(err, MC_EIO, "cannot archive '%s' to '%s': %s%s", src, dst, mc_strerror(errno),
 		        errno == EXDEV ? " (archive_root must be on the mail_root filesystem)"
 		                       : "");
 		goto out;
@@ -96,7 +96,7 @@ int mailbox_unarchive(const struct config *cfg, const char *domain, const char *
 	int rc = 0;
 	if (rename(archived, dst) < 0)
 		rc = mc_fail(err, MC_EIO, "cannot move '%s' back to '%s': %s", archived, dst,
-		             strerror(errno));
+		             mc_strerror(errno));
 	free(dst);
 	return rc;
 }
@@ -117,9 +117,9 @@ int mailbox_purge(const struct config *cfg, const char *domain, const char *loca
 	int rc = 0;
 	if (lstat(path, &sb) < 0) {
 		if (errno != ENOENT)
-			rc = mc_fail(err, MC_EIO, "cannot examine '%s': %s", path, strerror(errno));
+			rc = mc_fail(err, MC_EIO, "cannot examine '%s': %s", path, mc_strerror(errno));
 	} else if (nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) != 0) {
-		rc = mc_fail(err, MC_EIO, "cannot delete '%s': %s", path, strerror(errno));
+		rc = mc_fail(err, MC_EIO, "cannot delete '%s': %s", path, mc_strerror(errno));
 	}
 	free(path);
 	return rc;

@@ -139,7 +139,32 @@ static int check_exists(const char *path, struct mc_error *err)
 	if (errno == ENOENT)
 		return mc_fail(err, MC_EUNAVAIL,
 		               "database '%s' does not exist: run 'mailctl db init' first", path);
-	return mc_fail(err, MC_EIO, "cannot open database '%s': %s", path, strerror(errno));
+	return mc_fail(err, MC_EIO, "cannot open database '%s': %s", path, mc_strerror(errno));
+}
+
+/* Say why a database cannot be used before SQLite says only "unable to
+ * open database file". Writing also needs the directory, for the journal. */
+static int check_access(const char *path, enum store_mode mode, struct mc_error *err)
+{
+	if (access(path, R_OK) < 0)
+		return mc_fail(err, MC_EIO, "cannot read database '%s': %s", path,
+		               mc_strerror(errno));
+	if (mode != STORE_WRITE)
+		return 0;
+	if (access(path, W_OK) < 0)
+		return mc_fail(err, MC_EIO, "database '%s' is read-only: %s", path,
+		               mc_strerror(errno));
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	int rc = 0;
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	if (access(slash ? dir : ".", W_OK) < 0)
+		rc = mc_fail(err, MC_EIO,
+		             "database '%s' is read-only: its directory is not writable for the "
+		             "journal: %s",
+		             path, mc_strerror(errno));
+	free(dir);
+	return rc;
 }
 
 /* A newer schema means a newer mailctl wrote it: never touch it. */
@@ -158,9 +183,8 @@ int store_open(struct store **out, const char *path, enum store_mode mode, struc
 	*out = NULL;
 	if (check_exists(path, err) < 0)
 		return -1;
-	if (mode == STORE_WRITE && access(path, W_OK) < 0)
-		return mc_fail(err, MC_EIO, "database '%s' is read-only: %s", path,
-		               strerror(errno));
+	if (check_access(path, mode, err) < 0)
+		return -1;
 	struct store *st = store_new(path);
 	if (open_db(st, flags, err) < 0 || read_version(st, &version, err) < 0)
 		goto fail;
@@ -200,7 +224,7 @@ static int create_file(const char *path, struct mc_error *err)
 		if (errno == EEXIST)
 			return 0;
 		return mc_fail(err, MC_EIO, "cannot create database '%s': %s", path,
-		               strerror(errno));
+		               mc_strerror(errno));
 	}
 	/* Postfix and Dovecot read it through the group: the umask must not
 	 * take that away. */
@@ -208,7 +232,7 @@ static int create_file(const char *path, struct mc_error *err)
 		int e = errno;
 		close(fd);
 		unlink(path);
-		return mc_fail(err, MC_EIO, "cannot set the mode of '%s': %s", path, strerror(e));
+		return mc_fail(err, MC_EIO, "cannot set the mode of '%s': %s", path, mc_strerror(e));
 	}
 	close(fd);
 	return 0;

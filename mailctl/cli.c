@@ -134,7 +134,7 @@ static int read_stdin_password(char **pw)
 	size_t len = fread(buf, 1, sizeof(buf) - 1, stdin);
 	if (ferror(stdin))
 		return cli_error(EX_IOERR, "cannot read password from standard input: %s",
-		                 strerror(errno));
+		                 mc_strerror(errno));
 	char *nl = memchr(buf, '\n', len);
 	if (nl)
 		len = (size_t)(nl - buf);
@@ -155,7 +155,7 @@ static int prompt_once(const char *prompt, char **pw)
 	struct termios old, noecho;
 	char buf[PASSWORD_MAX_LEN + 3];
 	if (tcgetattr(STDIN_FILENO, &old) < 0)
-		return cli_error(EX_IOERR, "cannot read the terminal: %s", strerror(errno));
+		return cli_error(EX_IOERR, "cannot read the terminal: %s", mc_strerror(errno));
 	noecho = old;
 	noecho.c_lflag &= ~(tcflag_t)ECHO;
 	fputs(prompt, stderr);
