@@ -22,8 +22,12 @@ int account_tx(struct mc_ctx *ctx, int (*fn)(struct mc_ctx *, void *, struct mc_
 {
 	if (store_begin(ctx->st, err) < 0)
 		return -1;
-	if (fn(ctx, arg, err) < 0 ||
-	    store_audit(ctx->st, ctx->actor, action, subject, detail, err) < 0) {
+	int rc = fn(ctx, arg, err);
+	if (rc > 0) { /* nothing to change: leave the file untouched */
+		store_rollback(ctx->st);
+		return 1;
+	}
+	if (rc < 0 || store_audit(ctx->st, ctx->actor, action, subject, detail, err) < 0) {
 		store_rollback(ctx->st);
 		return -1;
 	}

@@ -28,7 +28,9 @@ void account_password_policy(const struct config *cfg, struct password_policy *p
 int account_is_required_local(const char *local);
 
 /* Run 'fn' inside a transaction: begin, fn, audit row, commit; roll back
- * on any failure. 'action'/'subject'/'detail' go to the audit log. */
+ * on any failure. 'action'/'subject'/'detail' go to the audit log. When
+ * 'fn' returns 1 (nothing to change) the transaction is rolled back, no
+ * audit row is written, and 1 is returned. */
 int account_tx(struct mc_ctx *ctx, int (*fn)(struct mc_ctx *, void *, struct mc_error *), void *arg,
                const char *action, const char *subject, const char *detail, struct mc_error *err);
 

@@ -153,6 +153,19 @@ int alias_target_check(struct mc_ctx *ctx, const char *target, struct mc_error *
 	return check_local_target(ctx, &none, target, err);
 }
 
+/* How many of the requested targets the alias does not have yet. */
+static size_t count_new(const struct alias_row *old, const struct add_arg *a)
+{
+	size_t fresh = 0;
+	for (size_t i = 0; i < a->n; i++) {
+		size_t j = 0;
+		while (j < old->ntargets && strcmp(old->targets[j], a->targets[i]) != 0)
+			j++;
+		fresh += j == old->ntargets;
+	}
+	return fresh;
+}
+
 static int add_tx(struct mc_ctx *ctx, void *varg, struct mc_error *err)
 {
 	struct add_arg *a = varg;
@@ -183,7 +196,10 @@ static int add_tx(struct mc_ctx *ctx, void *varg, struct mc_error *err)
 	if ((rc = store_alias_get(ctx->st, a->source, &old, err)) < 0)
 		return -1;
 	long long alias_id = old.id;
+	size_t fresh = rc == 0 ? a->n : count_new(&old, a);
 	alias_row_release(&old);
+	if (fresh == 0)
+		return 1;
 	if (rc == 0 && store_alias_insert(ctx->st, id, a->source, 0, &alias_id, err) < 0)
 		return -1;
 	for (size_t i = 0; i < a->n; i++)
@@ -243,10 +259,36 @@ int alias_add(struct mc_ctx *ctx, const char *source, const char *const *targets
 		strbuf_addf(&detail, "%s%s", i ? "," : "", a.targets[i]);
 	rc = account_tx(ctx, add_tx, &a, "alias.add", a.source, detail.buf, err);
 	strbuf_release(&detail);
-	if (rc == 0)
+	if (rc >= 0)
 		*canon = xstrdup(a.source);
 out:
 	add_arg_release(&a);
+	return rc;
+}
+
+/* After 'source' is gone (inside the transaction): every alias that
+ * forwarded to it, or for a catch-all to any address it covered, must
+ * still lead somewhere. */
+static int refs_check(struct mc_ctx *ctx, const char *source, struct mc_error *err)
+{
+	struct alias_list l;
+	int rc = 0;
+	int catchall = source[0] == '@';
+	if ((catchall ? store_alias_list_by_target_domain(ctx->st, source + 1, &l, err)
+	              : store_alias_list_by_target(ctx->st, source, &l, err)) < 0)
+		return -1;
+	for (size_t i = 0; i < l.n && rc == 0; i++)
+		for (size_t j = 0; j < l.v[i].ntargets && rc == 0; j++) {
+			const char *t = l.v[i].targets[j];
+			if (catchall ? strcmp(strchr(t, '@'), source) != 0 : strcmp(t, source) != 0)
+				continue;
+			if (alias_target_check(ctx, t, err) < 0)
+				rc = mc_fail(err, MC_EDATA,
+				             "alias '%s' forwards to '%s', which would then lead "
+				             "nowhere: change '%s' first",
+				             l.v[i].source, t, l.v[i].source);
+		}
+	alias_list_release(&l);
 	return rc;
 }
 
@@ -276,8 +318,8 @@ static int del_tx(struct mc_ctx *ctx, void *varg, struct mc_error *err)
 		             d->source);
 	else if (d->target && a.ntargets > 1)
 		rc = store_alias_del_target(ctx->st, a.id, d->target, err);
-	else
-		rc = store_alias_delete(ctx->st, a.id, err);
+	else if ((rc = store_alias_delete(ctx->st, a.id, err)) == 0)
+		rc = refs_check(ctx, d->source, err);
 	alias_row_release(&a);
 	return rc;
 }

@@ -19,11 +19,14 @@
  * virtual_alias_recursion_limit is 100. */
 #define ALIAS_MAX_DEPTH 100
 
-/* Create 'source' or add targets to it. '*canon' gets the stored source. */
+/* Create 'source' or add targets to it. '*canon' gets the stored source.
+ * Returns 1, changing nothing, when it already has every target. */
 int alias_add(struct mc_ctx *ctx, const char *source, const char *const *targets, size_t n,
               char **canon, struct mc_error *err);
 
-/* Delete one target ('target' not NULL) or the whole alias. */
+/* Delete one target ('target' not NULL) or the whole alias. Refused when
+ * another alias forwards to it (or, for a catch-all, to an address only it
+ * covered) and would then lead nowhere. */
 int alias_del(struct mc_ctx *ctx, const char *source, const char *target, struct mc_error *err);
 
 /* 0 when 'target' (normalised) may receive mail: off-site, or in a hosted

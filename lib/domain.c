@@ -115,6 +115,21 @@ fail:
 	return -1;
 }
 
+/* Aliases of other domains must not forward into a domain being deleted:
+ * its addresses would silently become off-site ones. */
+static int no_refs_left(struct mc_ctx *ctx, const char *name, struct mc_error *err)
+{
+	struct alias_list l;
+	if (store_alias_list_by_target_domain(ctx->st, name, &l, err) < 0)
+		return -1;
+	int rc = l.n == 0 ? 0
+	                  : mc_fail(err, MC_EDATA,
+	                            "alias '%s' forwards into domain '%s': change it first",
+	                            l.v[0].source, name);
+	alias_list_release(&l);
+	return rc;
+}
+
 struct del_arg {
 	struct domain_row *d;
 	int force;
@@ -147,7 +162,8 @@ static int del_tx(struct mc_ctx *ctx, void *varg, struct mc_error *err)
 	for (size_t i = 0; i < al.n; i++)
 		if (store_alias_delete(ctx->st, al.v[i].id, err) < 0)
 			goto out;
-	rc = store_domain_delete(ctx->st, a->d->id, err);
+	if (store_domain_delete(ctx->st, a->d->id, err) == 0)
+		rc = no_refs_left(ctx, a->d->name, err);
 out:
 	user_list_release(&ul);
 out_aliases:

@@ -52,6 +52,27 @@ static char *archive_target(const struct config *cfg, const char *domain, const 
 	return xasprintf("%s/%s.%s", cfg->archive_root, domain, stamp);
 }
 
+/* The same mailbox archived twice in one second gets "<name>-1", "-2"...;
+ * an existing archive is never replaced. */
+static int unique_name(char **dst, struct mc_error *err)
+{
+	char *base = *dst;
+	for (int n = 1; access(*dst, F_OK) == 0; n++) {
+		if (n > 99) {
+			mc_fail(err, MC_ETEMP, "archive '%s' and 99 numbered ones exist", base);
+			if (*dst != base)
+				free(base);
+			return -1;
+		}
+		if (*dst != base)
+			free(*dst);
+		*dst = xasprintf("%s-%d", base, n);
+	}
+	if (*dst != base)
+		free(base);
+	return 0;
+}
+
 int mailbox_archive(const struct config *cfg, const char *domain, const char *local,
                     char **archived, struct mc_error *err)
 {
@@ -69,10 +90,8 @@ int mailbox_archive(const struct config *cfg, const char *domain, const char *lo
 	dir = local ? xasprintf("%s/%s", cfg->archive_root, domain) : xstrdup(cfg->archive_root);
 	if (mkdir_p(dir, err) < 0)
 		goto out;
-	if (access(dst, F_OK) == 0) {
-		mc_fail(err, MC_ETEMP, "archive '%s' already exists: try again in a second", dst);
+	if (unique_name(&dst, err) < 0)
 		goto out;
-	}
 	if (rename(src, dst) < 0) {
 		mc_fail(err, MC_EIO, "cannot archive '%s' to '%s': %s%s", src, dst, mc_strerror(errno),
 		        errno == EXDEV ? " (archive_root must be on the mail_root filesystem)"

@@ -4,7 +4,8 @@
  * Mail is never deleted implicitly: removing a user or a domain moves its
  * directory under paths.archive_root with a UTC timestamp
  * (archive_root/<domain>/<local>.<YYYYmmddTHHMMSSZ>, or
- * archive_root/<domain>.<stamp> for a whole domain). Only an explicit
+ * archive_root/<domain>.<stamp> for a whole domain; "-1", "-2"... are
+ * appended rather than replace an archive). Only an explicit
  * purge deletes. archive_root must be on the same filesystem as mail_root
  * (the move is a rename); otherwise the archive fails and nothing moves.
  * Returned paths are owned by the caller.

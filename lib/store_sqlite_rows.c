@@ -343,6 +343,18 @@ int store_alias_list_by_target(struct store *st, const char *target, struct alia
 	                 1, p, alias_add_row, out, err);
 }
 
+int store_alias_list_by_target_domain(struct store *st, const char *domain,
+                                      struct alias_list *out, struct mc_error *err)
+{
+	const char *p[] = {domain};
+	memset(out, 0, sizeof(*out));
+	return query_all(st,
+	                 ALIAS_SELECT "WHERE a.id IN (SELECT alias_id FROM alias_targets"
+	                              " WHERE substr(target, -length(?1) - 1) = '@' || ?1)"
+	                              ALIAS_ORDER,
+	                 1, p, alias_add_row, out, err);
+}
+
 int store_alias_insert(struct store *st, long long domain_id, const char *source, int required,
                        long long *id, struct mc_error *err)
 {

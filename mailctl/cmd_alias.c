@@ -31,12 +31,16 @@ static int alias_cmd_add(struct cli *cli, int argc, char **argv)
 	int code, i = operands(cli, argc, argv, 2, -1, &code);
 	if (i < 0)
 		return code;
-	if (alias_add(&cli->ctx, argv[i], (const char *const *)argv + i + 1, (size_t)(argc - i - 1),
-	              &source, &err) < 0)
+	int rc = alias_add(&cli->ctx, argv[i], (const char *const *)argv + i + 1,
+	                   (size_t)(argc - i - 1), &source, &err);
+	if (rc < 0)
 		return cli_fail(&err);
 	print_begin(&cli->out, cli->json, 1);
-	print_summary(&cli->out, "alias '%s' now forwards to %d more address(es)", source,
-	              argc - i - 1);
+	if (rc > 0)
+		print_summary(&cli->out, "alias '%s' already forwards to these; nothing changed",
+		              source);
+	else
+		print_summary(&cli->out, "alias '%s' now forwards to the given address(es)", source);
 	print_col(&cli->out, "source", "", CELL_STR);
 	print_str(&cli->out, source);
 	free(source);

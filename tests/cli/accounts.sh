@@ -477,13 +477,25 @@ expect 0 "audit list" -- mc audit list && contains "$T/out" "ACTION" "audit list
 expect 0 "user add henry" -- mc user add henry@example.org --password-stdin <<<"$PW"
 mkdir -p "$T/mail/example.org/henry/Maildir/cur"
 echo "henry's mail" >"$T/mail/example.org/henry/Maildir/cur/msg"
-# The archive name is taken (the same user deleted twice in one second).
+# The archive name is taken (the same user deleted twice in one second):
+# a numbered name is used and the archive already there is kept.
 for i in 0 1 2 3 4 5 6 7 8 9; do
-	mkdir -p "$T/archive/example.org/henry.$(date -u -d "+$i sec" +%Y%m%dT%H%M%SZ)"
+	taken="$T/archive/example.org/henry.$(date -u -d "+$i sec" +%Y%m%dT%H%M%SZ)"
+	mkdir -p "$taken" && echo "older archive" >"$taken/keep"
 done
-refused 75 "already exists" "user del when the archive name is taken" -- mc user del henry@example.org
-[ -f "$T/mail/example.org/henry/Maildir/cur/msg" ] && pass || fail "a refused user del moved the mailbox"
+expect 0 "user del when the archive name is taken" -- mc --json user del henry@example.org
+moved=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["archived"])' <"$T/out")
+case "$moved" in
+*/henry.*Z-1) pass ;;
+*) fail "archive of henry is not numbered: '$moved'" ;;
+esac
+cmp -s "$moved/Maildir/cur/msg" <(echo "henry's mail") && pass || fail "numbered archive lost henry's mail"
+n=$(grep -l "older archive" "$T"/archive/example.org/henry.*/keep | wc -l)
+[ "$n" = 10 ] && pass || fail "an existing archive was replaced ($n of 10 kept)"
 rm -rf "$T/archive/example.org/henry."*
+expect 0 "user add henry again" -- mc user add henry@example.org --password-stdin <<<"$PW"
+mkdir -p "$T/mail/example.org/henry/Maildir/cur"
+echo "henry's mail" >"$T/mail/example.org/henry/Maildir/cur/msg"
 # archive_root is not a directory.
 touch "$T/archive-file"
 sed "s|archive_root: $T/archive|archive_root: $T/archive-file|" "$MAILCTL_CONFIG" >"$T/badarchive.yaml"

@@ -227,6 +227,48 @@ static void test_domain_del_archives(void **state)
 	free(archived);
 }
 
+static long long audit_rows(void)
+{
+	struct audit_list l;
+	struct mc_error err;
+	assert_int_equal(store_audit_list(ctx.st, 100000, &l, &err), 0);
+	long long n = (long long)l.n;
+	audit_list_release(&l);
+	return n;
+}
+
+static void test_alias_changes_keep_targets_reachable(void **state)
+{
+	struct mc_error err;
+	char *archived;
+	struct domain_added d;
+	(void)state;
+	add_domain("example.org");
+	assert_int_equal(add_user("admin@example.org", &err), 0);
+	assert_int_equal(add_user("alice@example.org", &err), 0);
+	assert_int_equal(add_alias("a@example.org", "far@off.example", NULL, &err), 0);
+	assert_int_equal(add_alias("b@example.org", "a@example.org", NULL, &err), 0);
+	/* re-adding a target it already has changes nothing, not even the log */
+	long long before = audit_rows();
+	assert_int_equal(add_alias("b@example.org", "a@example.org", NULL, &err), 1);
+	assert_int_equal(audit_rows(), before);
+	/* a@ cannot go while b@ forwards to it */
+	assert_int_equal(alias_del(&ctx, "a@example.org", NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "alias 'b@example.org' forwards to 'a@example.org'"));
+	/* a catch-all cannot go while an alias relies on it */
+	assert_int_equal(add_alias("@example.org", "alice@example.org", NULL, &err), 0);
+	assert_int_equal(add_alias("c@example.org", "ghost@example.org", NULL, &err), 0);
+	assert_int_equal(alias_del(&ctx, "@example.org", NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "'ghost@example.org'"));
+	assert_int_equal(alias_del(&ctx, "c@example.org", NULL, &err), 0);
+	assert_int_equal(alias_del(&ctx, "@example.org", NULL, &err), 0);
+	/* a domain cannot go while another domain forwards into it */
+	assert_int_equal(domain_add(&ctx, "example.net", "alice@example.org", &d, &err), 0);
+	domain_added_release(&d);
+	assert_int_equal(domain_del(&ctx, "example.org", 1, &archived, &err), -1);
+	assert_non_null(strstr(err.msg, "forwards into domain 'example.org'"));
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -238,6 +280,7 @@ int main(void)
 		T(test_long_chain_limited),
 		T(test_required_alias_kept),
 		T(test_domain_del_archives),
+		T(test_alias_changes_keep_targets_reachable),
 	};
 	if (!mkdtemp(dir))
 		return 1;
