@@ -263,10 +263,14 @@ static void test_alias_changes_keep_targets_reachable(void **state)
 	assert_int_equal(alias_del(&ctx, "c@example.org", NULL, &err), 0);
 	assert_int_equal(alias_del(&ctx, "@example.org", NULL, &err), 0);
 	/* a domain cannot go while another domain forwards into it */
-	assert_int_equal(domain_add(&ctx, "example.net", "alice@example.org", &d, &err), 0);
+	assert_int_equal(domain_add(&ctx, "example.net", "boss@off.example", &d, &err), 0);
 	domain_added_release(&d);
+	assert_int_equal(add_alias("fw@example.net", "a@example.org", NULL, &err), 0);
 	assert_int_equal(domain_del(&ctx, "example.org", 1, &archived, &err), -1);
-	assert_non_null(strstr(err.msg, "forwards into domain 'example.org'"));
+	assert_non_null(strstr(err.msg, "alias 'fw@example.net' forwards into domain 'example.org'"));
+	assert_int_equal(alias_del(&ctx, "fw@example.net", NULL, &err), 0);
+	assert_int_equal(domain_del(&ctx, "example.org", 1, &archived, &err), 0);
+	free(archived);
 }
 
 int main(void)
