@@ -6,6 +6,7 @@
 #include "xalloc.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -55,8 +56,8 @@ int cli_usage(struct cli *cli, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nusage: mailctl %s %s %s\n", cli->cmd->name, cli->verb->name,
-	        cli->verb->args);
+	fprintf(stderr, "\nusage: mailctl %s %s%s%s\n", cli->cmd->name, cli->verb->name,
+	        *cli->verb->args ? " " : "", cli->verb->args);
 	return EX_USAGE;
 }
 
@@ -71,8 +72,8 @@ void cli_help_group(FILE *fp, const struct command *cmd)
 
 void cli_help_verb(FILE *fp, const struct command *cmd, const struct verb *verb)
 {
-	fprintf(fp, "usage: mailctl [--config FILE] [--json] %s %s %s\n\n%s\n", cmd->name,
-	        verb->name, verb->args, verb->help);
+	fprintf(fp, "usage: mailctl [--config FILE] [--json] %s %s%s%s\n\n%s\n", cmd->name,
+	        verb->name, *verb->args ? " " : "", verb->args, verb->help);
 	if (verb->options && verb->options[0]) {
 		fputs("\noptions:\n", fp);
 		for (const char *const *o = verb->options; *o; o++) {
@@ -118,13 +119,46 @@ int cli_getopt(struct cli *cli, int argc, char **argv, const char *shortopts,
 	return optind;
 }
 
-int cli_operands(struct cli *cli, int n, int min, int max)
+static int in_mailctl_group(void)
+{
+	struct group *gr = getgrnam("mailctl");
+	gid_t groups[256];
+	if (!gr)
+		return 0;
+	if (getegid() == gr->gr_gid)
+		return 1;
+	int n = getgroups(256, groups);
+	for (int i = 0; i < n; i++)
+		if (groups[i] == gr->gr_gid)
+			return 1;
+	return 0;
+}
+
+int cli_ready(struct cli *cli)
+{
+	struct mc_error err;
+	unsigned f = cli->verb->flags;
+	if ((f & (CMD_PRIV | CMD_STORE_RW)) && geteuid() != 0 && !in_mailctl_group())
+		return cli_error(EX_NOPERM,
+		                 "permission denied: 'mailctl %s %s' needs root or membership of "
+		                 "the 'mailctl' group",
+		                 cli->cmd->name, cli->verb->name);
+	if ((f & (CMD_STORE_RO | CMD_STORE_RW)) && !cli->st) {
+		enum store_mode m = f & CMD_STORE_RW ? STORE_WRITE : STORE_READ;
+		if (store_open(&cli->st, cli->cfg.database, m, &err) < 0)
+			return cli_fail(&err);
+		cli->ctx.st = cli->st;
+	}
+	return EX_OK;
+}
+
+int cli_args_done(struct cli *cli, int n, int min, int max)
 {
 	if (n < min)
 		return cli_usage(cli, "missing argument");
 	if (max >= 0 && n > max)
 		return cli_usage(cli, "too many arguments");
-	return EX_OK;
+	return cli_ready(cli);
 }
 
 /* Read one line from stdin: the password, without its line ending. */

@@ -78,9 +78,13 @@ int cli_getopt(struct cli *cli, int argc, char **argv, const char *shortopts,
                const struct option *opts, int (*on)(int opt, const char *arg, void *ctx), void *ctx,
                int *code);
 
-/* Require exactly 'min'..'max' operands. */
-int cli_operands(struct cli *cli, int n, int min, int max);
+/* Require 'min'..'max' operands ('max' -1: any), then cli_ready(): every
+ * verb calls this once its arguments are parsed, so usage errors come
+ * before privilege and database errors. */
+int cli_args_done(struct cli *cli, int n, int min, int max);
 
+/* Check privileges and open the database as the verb's flags ask. */
+int cli_ready(struct cli *cli);
 /* How the password is obtained for user add / passwd. */
 enum pw_source { PW_PROMPT, PW_STDIN, PW_GENERATE };
 /* Read or generate a password; '*generated' is set when it was made here

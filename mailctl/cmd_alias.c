@@ -19,7 +19,7 @@ static int operands(struct cli *cli, int argc, char **argv, int min, int max, in
 	int i = cli_getopt(cli, argc, argv, "", NULL, no_opt, NULL, code);
 	if (i < 0)
 		return -1;
-	if ((*code = cli_operands(cli, argc - i, min, max)) != EX_OK)
+	if ((*code = cli_args_done(cli, argc - i, min, max)) != EX_OK)
 		return -1;
 	return i;
 }

@@ -18,7 +18,7 @@ static int config_cmd_check(struct cli *cli, int argc, char **argv)
 	int code, i = cli_getopt(cli, argc, argv, "", NULL, no_opt, NULL, &code);
 	if (i < 0)
 		return code;
-	if ((code = cli_operands(cli, argc - i, 0, 0)) != EX_OK)
+	if ((code = cli_args_done(cli, argc - i, 0, 0)) != EX_OK)
 		return code;
 	if (config_load(&cli->cfg, cli->config_path, 1, &err) < 0)
 		return cli_fail(&err);
@@ -45,7 +45,7 @@ static int config_cmd_show(struct cli *cli, int argc, char **argv)
 	int code, i = cli_getopt(cli, argc, argv, "", NULL, no_opt, NULL, &code);
 	if (i < 0)
 		return code;
-	if ((code = cli_operands(cli, argc - i, 0, 0)) != EX_OK)
+	if ((code = cli_args_done(cli, argc - i, 0, 0)) != EX_OK)
 		return code;
 	print_begin(&cli->out, cli->json, 0);
 	print_col(&cli->out, "key", "KEY", CELL_STR);

@@ -19,7 +19,7 @@ static int no_operands(struct cli *cli, int argc, char **argv)
 	int code, i = cli_getopt(cli, argc, argv, "", NULL, no_opt, NULL, &code);
 	if (i < 0)
 		return code;
-	return cli_operands(cli, argc - i, 0, 0);
+	return cli_args_done(cli, argc - i, 0, 0);
 }
 
 static int db_cmd_init(struct cli *cli, int argc, char **argv)
@@ -97,7 +97,7 @@ static int audit_cmd_list(struct cli *cli, int argc, char **argv)
 	int code, i = cli_getopt(cli, argc, argv, "", opts, on_limit, &limit, &code);
 	if (i < 0)
 		return code;
-	if ((code = cli_operands(cli, argc - i, 0, 0)) != EX_OK)
+	if ((code = cli_args_done(cli, argc - i, 0, 0)) != EX_OK)
 		return code;
 	if (store_audit_list(cli->st, limit, &l, &err) < 0)
 		return cli_fail(&err);

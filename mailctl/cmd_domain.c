@@ -14,6 +14,8 @@ struct domain_opts {
 static int on_opt(int opt, const char *arg, void *ctx)
 {
 	struct domain_opts *o = ctx;
+	if (opt == 'a' && !*arg)
+		return cli_error(EX_USAGE, "--admin needs an address");
 	if (opt == 'a')
 		o->admin = arg;
 	else if (opt == 'f')
@@ -34,7 +36,7 @@ static int parse(struct cli *cli, int argc, char **argv, struct domain_opts *o, 
 	int code, i = cli_getopt(cli, argc, argv, "", domain_options, on_opt, o, &code);
 	if (i < 0)
 		return code;
-	if ((code = cli_operands(cli, argc - i, n, n)) != EX_OK)
+	if ((code = cli_args_done(cli, argc - i, n, n)) != EX_OK)
 		return code;
 	*domain = n ? argv[i] : NULL;
 	return EX_OK;

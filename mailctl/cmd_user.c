@@ -73,7 +73,7 @@ static int parse(struct cli *cli, int argc, char **argv, struct user_opts *o, co
 	if (o->pw_flags > 1)
 		return cli_usage(cli, "--password-stdin and --generate exclude each other");
 	*first = i;
-	return cli_operands(cli, argc - i, min, max);
+	return cli_args_done(cli, argc - i, min, max);
 }
 
 /* Reject a bad address before asking for a password. */

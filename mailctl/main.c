@@ -10,7 +10,6 @@
 #include "xalloc.h"
 
 #include <getopt.h>
-#include <grp.h>
 #include <locale.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -80,21 +79,6 @@ static int parse_global(struct cli *cli, int argc, char **argv, int *code)
 	return optind;
 }
 
-static int in_mailctl_group(void)
-{
-	struct group *gr = getgrnam("mailctl");
-	gid_t groups[256];
-	if (!gr)
-		return 0;
-	if (getegid() == gr->gr_gid)
-		return 1;
-	int n = getgroups(256, groups);
-	for (int i = 0; i < n; i++)
-		if (groups[i] == gr->gr_gid)
-			return 1;
-	return 0;
-}
-
 /* "root", or "root (sudo: alice)", for the audit log. */
 static char *actor_name(void)
 {
@@ -109,26 +93,16 @@ static char *actor_name(void)
 	return name;
 }
 
-/* Load config, check privileges and open the store as the verb asks. */
+/* Load the configuration unless the verb does it itself. Privileges and
+ * the database come later, from cli_ready(), once arguments are parsed. */
 static int prepare(struct cli *cli)
 {
 	struct mc_error err;
-	unsigned f = cli->verb->flags;
-	if (!(f & CMD_NOCONFIG) &&
+	if (!(cli->verb->flags & CMD_NOCONFIG) &&
 	    config_load(&cli->cfg, cli->config_path, cli->config_explicit, &err) < 0)
 		return cli_fail(&err);
-	if ((f & (CMD_PRIV | CMD_STORE_RW)) && geteuid() != 0 && !in_mailctl_group())
-		return cli_error(EX_NOPERM,
-		                 "permission denied: 'mailctl %s %s' needs root or membership of "
-		                 "the 'mailctl' group",
-		                 cli->cmd->name, cli->verb->name);
-	if (f & (CMD_STORE_RO | CMD_STORE_RW)) {
-		enum store_mode m = f & CMD_STORE_RW ? STORE_WRITE : STORE_READ;
-		if (store_open(&cli->st, cli->cfg.database, m, &err) < 0)
-			return cli_fail(&err);
-	}
 	cli->actor = actor_name();
-	cli->ctx = (struct mc_ctx){&cli->cfg, cli->st, cli->actor};
+	cli->ctx = (struct mc_ctx){&cli->cfg, NULL, cli->actor};
 	return EX_OK;
 }
 

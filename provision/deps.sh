@@ -7,7 +7,7 @@ BUILD_DEPS=(build-essential cmake pkg-config
 	libjansson-dev libcurl4-openssl-dev libargon2-dev libpsl-dev libidn2-dev
 	libpwquality-dev cracklib-runtime)
 RUNTIME_DEPS=(postfix postfix-sqlite dovecot-core dovecot-imapd dovecot-pop3d
-	dovecot-lmtpd dovecot-sqlite dovecot-sieve sqlite3)
+	dovecot-lmtpd dovecot-sqlite dovecot-sieve sqlite3 acl)
 TEST_DEPS=(libcmocka-dev util-linux iproute2 python3 man-db groff-base)
 
 # deps_install PACKAGE...: apt-get update once, then install what is missing.

@@ -72,13 +72,6 @@ if ! getent passwd vmail >/dev/null; then
 		--no-create-home --shell /usr/sbin/nologin vmail
 	did "created user vmail"
 fi
-# Postfix and Dovecot read the account database through the mailctl group.
-for u in postfix dovecot; do
-	if getent passwd "$u" >/dev/null && ! id -nG "$u" | tr ' ' '\n' | grep -qx mailctl; then
-		usermod -a -G mailctl "$u"
-		did "added $u to group mailctl"
-	fi
-done
 
 step "directories"
 # ensure_dir PATH MODE OWNER:GROUP
@@ -93,7 +86,7 @@ ensure_dir() {
 	fi
 }
 ensure_dir "$CONF_DIR" 750 root:mailctl
-ensure_dir "$STATE_DIR" 710 root:mailctl
+ensure_dir "$STATE_DIR" 2770 root:mailctl
 ensure_dir "$STATE_DIR/keys" 700 root:root
 ensure_dir /var/log/mailctl 750 root:mailctl
 ensure_dir "$MAIL_ROOT" 770 vmail:vmail
@@ -124,10 +117,22 @@ fi
 step "account database"
 db_out=$("$PREFIX/sbin/mailctl" --config "$CONF" db init)
 grep -q 'up to date' <<<"$db_out" || did "$db_out"
-if [ "$(stat -c '%G' "$STATE_DIR/mailctl.db")" != mailctl ]; then
-	chgrp mailctl "$STATE_DIR/mailctl.db"
-	did "database group set to mailctl"
+db=$STATE_DIR/mailctl.db
+if [ "$(stat -c '%a %G' "$db")" != "660 mailctl" ]; then
+	chgrp mailctl "$db"
+	chmod 0660 "$db"
+	did "database writable by the mailctl group"
 fi
+# Postfix (proxymap) and Dovecot (auth) read the database, and only read
+# it: a named ACL entry each, not the writing group.
+for u in postfix dovecot; do
+	getent passwd "$u" >/dev/null || continue
+	if ! getfacl -p "$db" 2>/dev/null | grep -qx "user:$u:r--"; then
+		setfacl -m "u:$u:x" "$STATE_DIR"
+		setfacl -m "u:$u:r" "$db"
+		did "$u may read the database"
+	fi
+done
 
 trap - ERR
 echo
