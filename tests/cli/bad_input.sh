@@ -187,6 +187,8 @@ read -r -d '' TABLE <<'TABLE'
 69 | run 'mailctl db init'                    | --config $T/alt/missing.yaml user list
 69 | run 'mailctl db init'                    | --config $T/alt/missing.yaml domain add new.example
 69 | run 'mailctl db init'                    | --config $T/alt/missing.yaml db status
+64 | unknown option '-x'                      | --config $T/alt/missing.yaml domain list -x
+64 | too many arguments                      | --config $T/alt/corrupt.yaml user show a@example.org b@example.org
 69 | is damaged or not a database             | --config $T/alt/corrupt.yaml user list
 69 | is damaged or not a database             | --config $T/alt/corrupt.yaml domain add new.example
 69 | is damaged or not a database             | --config $T/alt/corrupt.yaml db init
