@@ -74,14 +74,19 @@ if ! getent passwd vmail >/dev/null; then
 fi
 
 step "directories"
-# ensure_dir PATH MODE OWNER:GROUP
+# ensure_dir PATH MODE OWNER:GROUP. MODE is exact: a set-group-ID bit
+# inherited from the parent (Debian's /var/mail has one) is cleared unless
+# MODE asks for it; five-digit modes make GNU chmod do that.
 ensure_dir() {
+	local five
+	five=$(printf '%05d' "$2")
 	if [ ! -d "$1" ]; then
-		install -d -m "$2" -o "${3%:*}" -g "${3#*:}" "$1"
+		install -d -o "${3%:*}" -g "${3#*:}" "$1"
+		chmod "$five" "$1"
 		did "created $1"
 	elif [ "$(stat -c '%a %U:%G' "$1")" != "$2 $3" ]; then
-		chmod "$2" "$1"
 		chown "$3" "$1"
+		chmod "$five" "$1"
 		did "fixed mode/owner of $1"
 	fi
 }
