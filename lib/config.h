@@ -64,7 +64,8 @@ const char *config_default_path(void);
 void config_init(struct config *cfg);
 
 /*
- * config_init() then overlay the file at 'path'. When 'must_exist' is 0 and
+ * config_init() then overlay the file at 'path'. 'cfg' is taken as
+ * uninitialised storage: release an earlier configuration first. When 'must_exist' is 0 and
  * the file does not exist, the defaults stand and 0 is returned with
  * cfg->file NULL. Returns -1 with MC_ECONFIG (or MC_EIO) on any error, in
  * which case 'cfg' still holds valid defaults and must be released.

@@ -145,7 +145,6 @@ int main(int argc, char **argv)
 	int code = EX_OK;
 	setlocale(LC_CTYPE, "C.UTF-8");
 	memset(&cli, 0, sizeof(cli));
-	config_init(&cli.cfg);
 	cli.config_path = config_default_path();
 	cli.config_explicit = getenv("MAILCTL_CONFIG") && *getenv("MAILCTL_CONFIG");
 	int first = parse_global(&cli, argc, argv, &code);

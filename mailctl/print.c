@@ -1,5 +1,6 @@
 /* Table and JSON output; see print.h. */
 #include "print.h"
+#include "address.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
@@ -158,8 +159,12 @@ static json_t *cell_json(const struct print_cell *c)
 			json_array_append_new(a, json_string(c->list[i]));
 		return a;
 	}
-	default:
-		return json_string(c->s) ? json_string(c->s) : json_stringn(c->s, strlen(c->s));
+	default: {
+		/* Stored text is validated UTF-8; anything else is shown escaped. */
+		json_t *j = json_string(c->s);
+		char buf[1024];
+		return j ? j : json_string(addr_printable(c->s, buf, sizeof(buf)));
+	}
 	}
 }
 
