@@ -30,3 +30,9 @@ cmake -S . -B build/asan -DMAILCTL_WERROR=ON -DMAILCTL_SANITIZE=ON \
 cmake --build build/asan -j "$jobs"
 (cd build/asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	ctest --output-on-failure -j "$jobs" -L 'unit|cli')
+
+echo "== fuzzing (clang, libFuzzer + ASan + UBSan): bounded campaigns on every parser"
+CC=clang cmake -S . -B build/fuzz -DMAILCTL_WERROR=ON -DMAILCTL_FUZZ=ON \
+	-DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build/fuzz -j "$jobs"
+(cd build/fuzz && ctest --output-on-failure -L fuzz)
