@@ -201,12 +201,20 @@ static int parse_size(const char *s, long long *out, struct strbuf *why)
 	return 0;
 }
 
+/* Characters a path may not hold: paths are rendered into SQL string
+ * literals (Postfix maps, Dovecot queries) and Dovecot %-expansions. */
+#define PATH_UNSAFE "'\"%\\ \t"
+
 /* Check a value of a string type; empty means "not set" for hosts and
  * addresses. */
 static int check_string(const struct config_key *k, const char *s, struct strbuf *why)
 {
 	if (k->type == CONFIG_PATH && s[0] != '/')
 		strbuf_addstr(why, "must be an absolute path");
+	else if (k->type == CONFIG_PATH && s[strcspn(s, PATH_UNSAFE)])
+		strbuf_addf(why, "path contains '%c', which generated SQL and Dovecot "
+		                 "configuration cannot quote safely",
+		            s[strcspn(s, PATH_UNSAFE)]);
 	else if (k->type == CONFIG_HOST && *s && !valid_host(s))
 		strbuf_addf(why, "invalid host name '%s'", s);
 	else if (k->type == CONFIG_ADDR && *s && !valid_addr(s))

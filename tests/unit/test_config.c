@@ -354,6 +354,9 @@ static void test_relative_path(void **state)
 	          "must be an absolute path");
 	load_fail("paths:\n  key_dir: ''\n", 2, "paths.key_dir", "must be an absolute path");
 	load_fail("paths:\n  log_file: ~/log\n", 2, "paths.log_file", "must be an absolute path");
+	load_fail("paths:\n  database: \"/x/o'brien.db\"\n", 2, "paths.database", "contains '''");
+	load_fail("paths:\n  mail_root: /var/mail/%u\n", 2, "paths.mail_root", "contains '%'");
+	load_fail("paths:\n  mail_root: \"/var/my mail\"\n", 2, "paths.mail_root", "contains ' '");
 }
 
 static void test_bad_hostname(void **state)
@@ -468,7 +471,7 @@ static void test_duplicate_key(void **state)
 static void test_syntax_error(void **state)
 {
 	(void)state;
-	load_fail("hostname: a.example\npaths:\n  database: /a\n   key_dir: /b\n", 4, NULL,
+	load_fail("hostname: a.example\npaths:\n  database: /a\n key_dir: /b\n", 4, NULL,
 	          "YAML syntax error: ");
 	load_fail("hostname: \"unterminated\n", 2, NULL, "YAML syntax error: ");
 	load_fail("paths:\n\tdatabase: /a\n", 2, NULL, "YAML syntax error: ");
