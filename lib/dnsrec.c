@@ -18,7 +18,8 @@ static void push(struct dnsrec_list *out, ldns_rr *rr, const char *value, const 
 {
 	out->v = xgrow(out->v, &out->alloc, out->n + 1, sizeof(*out->v));
 	struct dnsrec *r = &out->v[out->n++];
-	char *owner = ldns_rdf2str(ldns_rr_owner(rr)), *type = ldns_rr_type2str(ldns_rr_get_type(rr));
+	char *owner = ldns_rdf2str(ldns_rr_owner(rr)),
+	     *type = ldns_rr_type2str(ldns_rr_get_type(rr));
 	char *zone = ldns_rr2str(rr);
 	r->name = xstrdup(owner);
 	r->type = xstrdup(type);
@@ -157,8 +158,8 @@ static int dkim_dmarc(const struct dnsrec_input *in, const char *dom, struct dns
 		free(name);
 	}
 	char *name = xasprintf("_dmarc.%s", dom);
-	char *txt = xasprintf("v=DMARC1; p=%s; rua=mailto:%s", in->dmarc_policy,
-	                      in->report_address);
+	char *txt =
+	    xasprintf("v=DMARC1; p=%s; rua=mailto:%s", in->dmarc_policy, in->report_address);
 	if (rc == 0)
 		rc = add_txt(out, name, in->ttl, txt,
 		             "DMARC: what receivers do with mail failing SPF and DKIM", err);
@@ -201,12 +202,12 @@ static const struct {
 	int offered;
 	const char *purpose;
 } srv_table[] = {
-	{"_submissions._tcp", "0", "1", "465", 1, "mail clients send over implicit TLS"},
-	{"_submission._tcp", "0", "1", "587", 1, "mail clients send with STARTTLS"},
-	{"_imaps._tcp", "0", "1", "993", 1, "mail clients read over IMAP with TLS"},
-	{"_pop3s._tcp", "0", "1", "995", 1, "mail clients read over POP3 with TLS"},
-	{"_imap._tcp", "0", "0", "0", 0, "plaintext IMAP is not offered"},
-	{"_pop3._tcp", "0", "0", "0", 0, "plaintext POP3 is not offered"},
+    {"_submissions._tcp", "0", "1", "465", 1, "mail clients send over implicit TLS"},
+    {"_submission._tcp", "0", "1", "587", 1, "mail clients send with STARTTLS"},
+    {"_imaps._tcp", "0", "1", "993", 1, "mail clients read over IMAP with TLS"},
+    {"_pop3s._tcp", "0", "1", "995", 1, "mail clients read over POP3 with TLS"},
+    {"_imap._tcp", "0", "0", "0", 0, "plaintext IMAP is not offered"},
+    {"_pop3._tcp", "0", "0", "0", 0, "plaintext POP3 is not offered"},
 };
 
 static int services(const struct dnsrec_input *in, const char *dom, const char *host,

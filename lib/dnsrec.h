@@ -26,29 +26,29 @@ struct dnsrec_dkim {
 };
 
 struct dnsrec_input {
-	const char *domain;   /* A-label, no final dot */
-	const char *mailhost; /* FQDN of this server */
+	const char *domain;      /* A-label, no final dot */
+	const char *mailhost;    /* FQDN of this server */
 	const char *const *ipv4; /* NULL-terminated; may be empty */
 	const char *const *ipv6;
 	uint32_t ttl;
-	const char *dmarc_policy; /* none | quarantine | reject */
+	const char *dmarc_policy;   /* none | quarantine | reject */
 	const char *report_address; /* rua= for DMARC and TLS-RPT */
 	const char *mta_sts_mode;   /* testing | enforce */
 	const struct dnsrec_dkim *dkim;
 	size_t ndkim;
-	const char *caa_issuer;      /* "letsencrypt.org" */
-	const char *caa_accounturi;  /* RFC 8657, or NULL */
+	const char *caa_issuer;       /* "letsencrypt.org" */
+	const char *caa_accounturi;   /* RFC 8657, or NULL */
 	const char *tlsa_spki_sha256; /* hex SHA-256 of the served key's SPKI, or NULL */
 };
 
 struct dnsrec {
-	char *name;    /* owner, absolute, with the final dot */
-	char *type;    /* "MX", "TXT", ... */
+	char *name; /* owner, absolute, with the final dot */
+	char *type; /* "MX", "TXT", ... */
 	uint32_t ttl;
-	char *value;   /* rdata in presentation form (TXT strings joined, unsplit) */
-	char *zone;    /* the whole record as a zone-file line, via ldns */
+	char *value; /* rdata in presentation form (TXT strings joined, unsplit) */
+	char *zone;  /* the whole record as a zone-file line, via ldns */
 	const char *purpose;
-	int provider;  /* set at the hosting provider (PTR), not in the zone */
+	int provider; /* set at the hosting provider (PTR), not in the zone */
 };
 
 struct dnsrec_list {

@@ -19,11 +19,11 @@ static const char *const ipv6[] = {"2001:db8::10", NULL};
 static const char *const none[] = {NULL};
 
 /* A 2048-bit RSA DKIM record: longer than 255 bytes, so it must split. */
-#define DKIM_RSA                                                                           \
-	"v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAwMlYk3mX0Ccqsl9eKhZ1P"   \
-	"CLJm7pxp4FyA5nq3bD9I5q1bFhL0ggC6V3rCkzqVY9W4i5nSyfqvcOHzsCGQwIDAQABrUJ8E4qT7Q1EC1b" \
-	"3T8bmwV4z8u8Ufh2a7aXKhYJgq4JxlGkC2P5Qp7hE3l5Q9pM6pXqLJxE1QpQ7L0iNfzPz0y9m3HT0xYy3N" \
-	"Kf9d2k3s4hM3T2aD6H5i2c4y0B3iQ0Vb8gk6YdQ6ZbJj8wQh2Gx8zJQ4t5nK3xqFzwV8m3iL2J3aS2xZc9" \
+#define DKIM_RSA                                                                                   \
+	"v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAwMlYk3mX0Ccqsl9eKhZ1P"      \
+	"CLJm7pxp4FyA5nq3bD9I5q1bFhL0ggC6V3rCkzqVY9W4i5nSyfqvcOHzsCGQwIDAQABrUJ8E4qT7Q1EC1b"       \
+	"3T8bmwV4z8u8Ufh2a7aXKhYJgq4JxlGkC2P5Qp7hE3l5Q9pM6pXqLJxE1QpQ7L0iNfzPz0y9m3HT0xYy3N"       \
+	"Kf9d2k3s4hM3T2aD6H5i2c4y0B3iQ0Vb8gk6YdQ6ZbJj8wQh2Gx8zJQ4t5nK3xqFzwV8m3iL2J3aS2xZc9"       \
 	"l4p2r7T8yQ3uB6cE1mN9vK0wIDAQAB"
 #define DKIM_ED25519 "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
 
@@ -32,20 +32,19 @@ static const struct dnsrec_dkim dkim[] = {{"s202611", DKIM_RSA}, {"s202611e", DK
 static struct dnsrec_input input(void)
 {
 	return (struct dnsrec_input){
-		.domain = "example.org",
-		.mailhost = "mail.example.org",
-		.ipv4 = ipv4,
-		.ipv6 = ipv6,
-		.ttl = 3600,
-		.dmarc_policy = "quarantine",
-		.report_address = "postmaster@example.org",
-		.mta_sts_mode = "enforce",
-		.dkim = dkim,
-		.ndkim = 2,
-		.caa_issuer = "letsencrypt.org",
-		.caa_accounturi = "https://acme-v02.api.letsencrypt.org/acme/acct/123",
-		.tlsa_spki_sha256 =
-			"8cb0fc6c527506a053f4f14c8464bebbd6dede2738d11468dd953d7d6a3021f1",
+	    .domain = "example.org",
+	    .mailhost = "mail.example.org",
+	    .ipv4 = ipv4,
+	    .ipv6 = ipv6,
+	    .ttl = 3600,
+	    .dmarc_policy = "quarantine",
+	    .report_address = "postmaster@example.org",
+	    .mta_sts_mode = "enforce",
+	    .dkim = dkim,
+	    .ndkim = 2,
+	    .caa_issuer = "letsencrypt.org",
+	    .caa_accounturi = "https://acme-v02.api.letsencrypt.org/acme/acct/123",
+	    .tlsa_spki_sha256 = "8cb0fc6c527506a053f4f14c8464bebbd6dede2738d11468dd953d7d6a3021f1",
 	};
 }
 
@@ -189,11 +188,11 @@ static void test_mta_sts_id_follows_policy(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_golden),
-		cmocka_unit_test(test_txt_split_at_255),
-		cmocka_unit_test(test_zone_accepted_by_peers),
-		cmocka_unit_test(test_bad_input),
-		cmocka_unit_test(test_mta_sts_id_follows_policy),
+	    cmocka_unit_test(test_golden),
+	    cmocka_unit_test(test_txt_split_at_255),
+	    cmocka_unit_test(test_zone_accepted_by_peers),
+	    cmocka_unit_test(test_bad_input),
+	    cmocka_unit_test(test_mta_sts_id_follows_policy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

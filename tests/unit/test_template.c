@@ -29,9 +29,9 @@ static void test_placeholders(void **state)
 	template_vars_set(&vars, "paths.database", "/var/lib/mailctl/mailctl.db");
 	template_vars_set(&vars, "a_b-c", "x");
 	template_vars_set(&vars, "a_b-c", "y"); /* replaced */
-	assert_int_equal(render("dbpath = {{paths.database}}\n{{ a_b-c }}{{a_b-c}} { {x} }",
-	                        &vars, &out, &err),
-	                 0);
+	assert_int_equal(
+	    render("dbpath = {{paths.database}}\n{{ a_b-c }}{{a_b-c}} { {x} }", &vars, &out, &err),
+	    0);
 	assert_string_equal(out.buf, "dbpath = /var/lib/mailctl/mailctl.db\nyy { {x} }");
 	strbuf_release(&out);
 	template_vars_release(&vars);
@@ -42,11 +42,11 @@ static void test_errors_name_line_and_produce_nothing(void **state)
 	static const struct {
 		const char *text, *msg;
 	} cases[] = {
-		{"a\nb {{nope}}", "'t.in':2: unknown placeholder 'nope'"},
-		{"a {{x", "'t.in':1: '{{' without a name and '}}'"},
-		{"{{}}", "'t.in':1: '{{' without a name and '}}'"},
-		{"{{x y}}", "'t.in':1: '{{' without a name and '}}'"},
-		{"\n\n{{bad}}", "'t.in':3: value of 'bad' holds a control character"},
+	    {"a\nb {{nope}}", "'t.in':2: unknown placeholder 'nope'"},
+	    {"a {{x", "'t.in':1: '{{' without a name and '}}'"},
+	    {"{{}}", "'t.in':1: '{{' without a name and '}}'"},
+	    {"{{x y}}", "'t.in':1: '{{' without a name and '}}'"},
+	    {"\n\n{{bad}}", "'t.in':3: value of 'bad' holds a control character"},
 	};
 	struct template_vars vars;
 	struct mc_error err;
@@ -120,10 +120,10 @@ static void test_missing_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_placeholders),
-		cmocka_unit_test(test_errors_name_line_and_produce_nothing),
-		cmocka_unit_test(test_shipped_templates_render),
-		cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_placeholders),
+	    cmocka_unit_test(test_errors_name_line_and_produce_nothing),
+	    cmocka_unit_test(test_shipped_templates_render),
+	    cmocka_unit_test(test_missing_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
