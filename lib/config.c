@@ -5,6 +5,7 @@
 #include "strbuf.h"
 #include "xalloc.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -32,17 +33,22 @@ struct config_key {
 	enum config_type type;
 	const char *def; /* default, as it would be written in the file */
 	const char *doc;
-	size_t offset;      /* of the field in struct config */
-	long long min, max; /* CONFIG_INT only */
+	size_t offset;       /* of the field in struct config */
+	long long min, max;  /* CONFIG_INT only */
+	const char *choices; /* CONFIG_ENUM only: "a|b|c" */
 };
 
 #define KEY(name, type, def, field, doc)                                                           \
 	{                                                                                          \
-		name, type, def, doc, offsetof(struct config, field), 0, 0                         \
+		name, type, def, doc, offsetof(struct config, field), 0, 0, NULL                   \
 	}
 #define INTKEY(name, def, field, min, max, doc)                                                    \
 	{                                                                                          \
-		name, CONFIG_INT, def, doc, offsetof(struct config, field), min, max               \
+		name, CONFIG_INT, def, doc, offsetof(struct config, field), min, max, NULL         \
+	}
+#define ENUMKEY(name, def, field, choices, doc)                                                    \
+	{                                                                                          \
+		name, CONFIG_ENUM, def, doc, offsetof(struct config, field), 0, 0, choices         \
 	}
 
 static const struct config_key keys[] = {
@@ -86,6 +92,17 @@ static const struct config_key keys[] = {
            "Argon2id lanes (threads) per hash"),
     KEY("passwords.dictionary_check", CONFIG_BOOL, "true", password_dictionary_check,
         "reject new passwords found in the cracklib dictionary"),
+    KEY("network.ipv4", CONFIG_IPLIST, "", ipv4,
+        "public IPv4 addresses of this server; empty means those of its interfaces"),
+    KEY("network.ipv6", CONFIG_IPLIST, "", ipv6,
+        "public IPv6 addresses of this server; empty means those of its interfaces"),
+    INTKEY("dns.ttl", "3600", dns_ttl, 60, 86400, "TTL of the records 'dns records' prints"),
+    ENUMKEY("dns.dmarc_policy", "quarantine", dmarc_policy, "none|quarantine|reject",
+            "DMARC policy published for hosted domains"),
+    ENUMKEY("dns.mta_sts_mode", "enforce", mta_sts_mode, "testing|enforce",
+            "MTA-STS mode published for hosted domains"),
+    KEY("dns.caa_issuer", CONFIG_HOST, "letsencrypt.org", caa_issuer,
+        "certificate authority named in the CAA record"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -95,7 +112,8 @@ static const struct config_key keys[] = {
 
 static int is_string_type(enum config_type t)
 {
-	return t == CONFIG_STRING || t == CONFIG_PATH || t == CONFIG_HOST || t == CONFIG_ADDR;
+	return t == CONFIG_STRING || t == CONFIG_PATH || t == CONFIG_HOST || t == CONFIG_ADDR ||
+	       t == CONFIG_IPLIST || t == CONFIG_ENUM;
 }
 
 /* Why 's' is not acceptable text, or NULL when it is. */
@@ -205,6 +223,38 @@ static int parse_size(const char *s, long long *out, struct strbuf *why)
  * literals (Postfix maps, Dovecot queries) and Dovecot %-expansions. */
 #define PATH_UNSAFE "'\"%\\ \t"
 
+/* 1 when 's' is one of the '|'-separated words of 'choices'. */
+static int in_choices(const char *choices, const char *s)
+{
+	size_t len = strlen(s);
+	for (const char *c = choices; *c;) {
+		size_t n = strcspn(c, "|");
+		if (n == len && strncmp(c, s, n) == 0)
+			return 1;
+		c += n + (c[n] == '|');
+	}
+	return 0;
+}
+
+/* Every word of an address list must be an address of the key's family. */
+static int check_iplist(const struct config_key *k, const char *s, struct strbuf *why)
+{
+	int family = strstr(k->name, "ipv6") ? AF_INET6 : AF_INET;
+	unsigned char buf[16];
+	char word[64];
+	for (const char *p = s + strspn(s, ", "); *p; p += strspn(p, ", ")) {
+		size_t n = strcspn(p, ", ");
+		snprintf(word, sizeof(word), "%.*s", (int)(n < 63 ? n : 63), p);
+		if (n > 63 || inet_pton(family, word, buf) != 1) {
+			strbuf_addf(why, "invalid %s address '%s'",
+			            family == AF_INET6 ? "IPv6" : "IPv4", word);
+			return -1;
+		}
+		p += n;
+	}
+	return 0;
+}
+
 /* Check a value of a string type; empty means "not set" for hosts and
  * addresses. */
 static int check_string(const struct config_key *k, const char *s, struct strbuf *why)
@@ -212,13 +262,18 @@ static int check_string(const struct config_key *k, const char *s, struct strbuf
 	if (k->type == CONFIG_PATH && s[0] != '/')
 		strbuf_addstr(why, "must be an absolute path");
 	else if (k->type == CONFIG_PATH && s[strcspn(s, PATH_UNSAFE)])
-		strbuf_addf(why, "path contains '%c', which generated SQL and Dovecot "
-		                 "configuration cannot quote safely",
+		strbuf_addf(why,
+		            "path contains '%c', which generated SQL and Dovecot "
+		            "configuration cannot quote safely",
 		            s[strcspn(s, PATH_UNSAFE)]);
 	else if (k->type == CONFIG_HOST && *s && !valid_host(s))
 		strbuf_addf(why, "invalid host name '%s'", s);
 	else if (k->type == CONFIG_ADDR && *s && !valid_addr(s))
 		strbuf_addf(why, "invalid email address '%s'", s);
+	else if (k->type == CONFIG_IPLIST)
+		return check_iplist(k, s, why);
+	else if (k->type == CONFIG_ENUM && !in_choices(k->choices, s))
+		strbuf_addf(why, "expected one of %s, got '%s'", k->choices, s);
 	else
 		return 0;
 	return -1;
@@ -585,8 +640,7 @@ static int read_file(const char *path, int must_exist, struct strbuf *sb, struct
 	e = errno;
 	close(fd);
 	if (n < 0)
-		return mc_fail(err, MC_EIO, "cannot read '%s': %s", path,
-		               mc_strerror(e));
+		return mc_fail(err, MC_EIO, "cannot read '%s': %s", path, mc_strerror(e));
 	if (sb->len > CONFIG_MAX_BYTES)
 		return mc_fail(err, MC_ECONFIG, "'%s': file is larger than 1 MiB", path);
 	return 1;

@@ -26,6 +26,8 @@ enum config_type {
 	CONFIG_INT,    /* a decimal integer within [min, max] */
 	CONFIG_SIZE,   /* bytes, with optional K/M/G/T suffix (powers of 1024) */
 	CONFIG_BOOL,   /* true/false, yes/no, on/off */
+	CONFIG_IPLIST, /* IP addresses separated by commas or spaces, or empty */
+	CONFIG_ENUM,   /* one of the words listed in the key's row */
 };
 
 struct config {
@@ -55,6 +57,14 @@ struct config {
 	long long argon2_memory_kib;   /* passwords.argon2_memory_kib */
 	long long argon2_parallelism;  /* passwords.argon2_parallelism */
 	int password_dictionary_check; /* passwords.dictionary_check */
+
+	char *ipv4; /* network.ipv4: public IPv4 addresses; empty = detect */
+	char *ipv6; /* network.ipv6 */
+
+	long long dns_ttl;  /* dns.ttl */
+	char *dmarc_policy; /* dns.dmarc_policy: none | quarantine | reject */
+	char *mta_sts_mode; /* dns.mta_sts_mode: testing | enforce */
+	char *caa_issuer;   /* dns.caa_issuer */
 };
 
 /* The path to use when none is given: $MAILCTL_CONFIG or the built-in one. */

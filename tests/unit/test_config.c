@@ -357,6 +357,13 @@ static void test_relative_path(void **state)
 	load_fail("paths:\n  database: \"/x/o'brien.db\"\n", 2, "paths.database", "contains '''");
 	load_fail("paths:\n  mail_root: /var/mail/%u\n", 2, "paths.mail_root", "contains '%'");
 	load_fail("paths:\n  mail_root: \"/var/my mail\"\n", 2, "paths.mail_root", "contains ' '");
+	load_fail("dns:\n  dmarc_policy: strict\n", 2, "dns.dmarc_policy",
+	          "expected one of none|quarantine|reject, got 'strict'");
+	load_fail("network:\n  ipv4: 192.0.2.1, 2001:db8::1\n", 2, "network.ipv4",
+	          "invalid IPv4 address '2001:db8::1'");
+	load_fail("network:\n  ipv6: 192.0.2.1\n", 2, "network.ipv6",
+	          "invalid IPv6 address '192.0.2.1'");
+	load_fail("dns:\n  ttl: 30\n", 2, "dns.ttl", "must be between 60 and 86400");
 }
 
 static void test_bad_hostname(void **state)
@@ -636,6 +643,12 @@ static void test_foreach_defaults(void **state)
 	    "passwords.argon2_memory_kib",
 	    "passwords.argon2_parallelism",
 	    "passwords.dictionary_check",
+	    "network.ipv4",
+	    "network.ipv6",
+	    "dns.ttl",
+	    "dns.dmarc_policy",
+	    "dns.mta_sts_mode",
+	    "dns.caa_issuer",
 	};
 	struct seen s = {0};
 	struct config cfg;
@@ -668,8 +681,8 @@ static void test_foreach_changed(void **state)
 	              "accounts:\n  default_quota: 500M\npasswords:\n  dictionary_check: off\n"
 	              "  min_length: 12\n");
 	config_foreach(&cfg, collect, &s);
-	assert_int_equal(s.count, 20);
-	assert_int_equal(s.defaults, 17);
+	assert_int_equal(s.count, 26);
+	assert_int_equal(s.defaults, 23);
 	assert_false(s.is_default[find_item(&s, "hostname")]);
 	assert_string_equal(s.values[find_item(&s, "hostname")], "mx.example.org");
 	assert_false(s.is_default[find_item(&s, "accounts.default_quota")]);
