@@ -2,17 +2,26 @@
 #include "domain.h"
 #include "address.h"
 #include "alias.h"
+#include "dkim.h"
 #include "mailbox.h"
 #include "user.h"
 #include "xalloc.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 void domain_added_release(struct domain_added *d)
 {
 	free(d->name);
 	free(d->postmaster_target);
+	free(d->dkim_selector);
+	memset(d, 0, sizeof(*d));
+}
+
+void domain_deleted_release(struct domain_deleted *d)
+{
+	free(d->archived);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -56,6 +65,8 @@ struct add_arg {
 	const char *name;
 	const char *target;
 	int check_target;
+	const char *selector;
+	struct dkim_new *key;
 };
 
 static int add_tx(struct mc_ctx *ctx, void *varg, struct mc_error *err)
@@ -86,32 +97,39 @@ static int add_tx(struct mc_ctx *ctx, void *varg, struct mc_error *err)
 		if (rc < 0)
 			return -1;
 	}
-	return 0;
+	return dkim_new_store(ctx, a->key, id, a->name, a->selector, err);
 }
 
+/* The key is made before the transaction, which then holds the write
+ * lock only for the inserts and the key file. */
 int domain_add(struct mc_ctx *ctx, const char *name, const char *admin, struct domain_added *out,
                struct mc_error *err)
 {
 	struct add_arg a;
-	char *canon = NULL, *target = NULL, *detail;
+	struct dkim_new key = {0};
+	char *canon = NULL, *target = NULL, *selector = NULL, *detail;
 	memset(out, 0, sizeof(*out));
 	if (addr_domain_normalize(name, &canon, err) < 0 ||
-	    postmaster_target(ctx, admin, &target, err) < 0)
+	    postmaster_target(ctx, admin, &target, err) < 0 ||
+	    dkim_selector_default(ctx, canon, time(NULL), &selector, err) < 0 ||
+	    dkim_new_generate(&key, "rsa", 0, err) < 0)
 		goto fail;
-	a.name = canon;
-	a.target = target;
-	a.check_target = admin && *admin;
+	a = (struct add_arg){canon, target, admin && *admin, selector, &key};
 	detail = xasprintf("postmaster, abuse -> %s", target);
 	int rc = account_tx(ctx, add_tx, &a, "domain.add", canon, detail, err);
 	free(detail);
-	if (rc < 0)
+	if (rc < 0) {
+		dkim_new_unstore(ctx, &key);
 		goto fail;
-	out->name = canon;
-	out->postmaster_target = target;
+	}
+	dkim_new_release(&key);
+	*out = (struct domain_added){canon, target, selector};
 	return 0;
 fail:
+	dkim_new_release(&key);
 	free(canon);
 	free(target);
+	free(selector);
 	return -1;
 }
 
@@ -133,6 +151,7 @@ static int no_refs_left(struct mc_ctx *ctx, const char *name, struct mc_error *e
 struct del_arg {
 	struct domain_row *d;
 	int force;
+	struct dkim_list keys; /* deleted with it: their files go after the commit */
 };
 
 static int del_tx(struct mc_ctx *ctx, void *varg, struct mc_error *err)
@@ -162,7 +181,9 @@ static int del_tx(struct mc_ctx *ctx, void *varg, struct mc_error *err)
 	for (size_t i = 0; i < al.n; i++)
 		if (store_alias_delete(ctx->st, al.v[i].id, err) < 0)
 			goto out;
-	if (store_domain_delete(ctx->st, a->d->id, err) == 0)
+	if (store_dkim_list(ctx->st, a->d->name, &a->keys, err) == 0 &&
+	    store_dkim_delete_domain(ctx->st, a->d->id, err) == 0 &&
+	    store_domain_delete(ctx->st, a->d->id, err) == 0)
 		rc = no_refs_left(ctx, a->d->name, err);
 out:
 	user_list_release(&ul);
@@ -171,30 +192,34 @@ out_aliases:
 	return rc;
 }
 
-int domain_del(struct mc_ctx *ctx, const char *name, int force, char **archived,
+int domain_del(struct mc_ctx *ctx, const char *name, int force, struct domain_deleted *out,
                struct mc_error *err)
 {
 	struct domain_row d;
-	struct del_arg a = {&d, force};
+	struct del_arg a = {&d, force, {0}};
 	struct mc_error ignored;
-	*archived = NULL;
+	memset(out, 0, sizeof(*out));
 	if (domain_require(ctx, name, &d, err) < 0)
 		return -1;
 	int rc = store_begin(ctx->st, err);
 	if (rc == 0 && (del_tx(ctx, &a, err) < 0 ||
 	                store_audit(ctx->st, ctx->actor, "domain.del", d.name, force ? "force" : "",
 	                            err) < 0 ||
-	                mailbox_archive(ctx->cfg, d.name, NULL, archived, err) < 0)) {
+	                mailbox_archive(ctx->cfg, d.name, NULL, &out->archived, err) < 0)) {
 		store_rollback(ctx->st);
 		rc = -1;
 	}
 	if (rc == 0 && store_commit(ctx->st, err) < 0) {
-		if (*archived)
-			mailbox_unarchive(ctx->cfg, d.name, NULL, *archived, &ignored);
-		free(*archived);
-		*archived = NULL;
+		if (out->archived)
+			mailbox_unarchive(ctx->cfg, d.name, NULL, out->archived, &ignored);
 		rc = -1;
 	}
+	out->dkim_keys = a.keys.n;
+	if (rc == 0)
+		rc = dkim_remove_files(&a.keys, err);
+	if (rc < 0)
+		domain_deleted_release(out);
+	dkim_list_release(&a.keys);
 	domain_row_release(&d);
 	return rc;
 }

@@ -1,5 +1,6 @@
 /*
- * store - the account database (domains, users, aliases, audit log).
+ * store - the account database (domains, users, aliases, DKIM keys, audit
+ * log).
  *
  * This header is the interface every front-end and module uses; it says
  * nothing about SQL. The SQLite backend (store_sqlite.c, schema and
@@ -143,6 +144,37 @@ int store_alias_del_target(struct store *st, long long alias_id, const char *tar
 int store_alias_delete(struct store *st, long long alias_id, struct mc_error *err);
 void alias_row_release(struct alias_row *r);
 void alias_list_release(struct alias_list *l);
+
+/* --- DKIM keys (the private key is in key_file, never here) --- */
+struct dkim_row {
+	long long id;
+	long long domain_id;
+	char *domain;     /* A-label */
+	char *selector;   /* lowercase */
+	char *algorithm;  /* "rsa" or "ed25519" */
+	long long bits;   /* RSA modulus size; 256 for ed25519 */
+	char *public_key; /* the record's p= value (base64) */
+	char *key_file;   /* PKCS#8 PEM of the private key */
+	char *state;      /* "active", "published" or "retired" */
+	char *created;
+};
+struct dkim_list {
+	struct dkim_row *v;
+	size_t n, alloc;
+};
+
+int store_dkim_get(struct store *st, const char *domain, const char *selector, struct dkim_row *out,
+                   struct mc_error *err);
+/* 'domain' NULL lists every key. Ordered by domain, then age. */
+int store_dkim_list(struct store *st, const char *domain, struct dkim_list *out,
+                    struct mc_error *err);
+/* Uses every field but id, domain and created. */
+int store_dkim_insert(struct store *st, const struct dkim_row *k, long long *id,
+                      struct mc_error *err);
+int store_dkim_set_state(struct store *st, long long id, const char *state, struct mc_error *err);
+int store_dkim_delete_domain(struct store *st, long long domain_id, struct mc_error *err);
+void dkim_row_release(struct dkim_row *r);
+void dkim_list_release(struct dkim_list *l);
 
 /* --- audit log --- */
 struct audit_row {

@@ -41,6 +41,19 @@ const char *const store_migrations[] = {
     "  action TEXT NOT NULL,"
     "  subject TEXT NOT NULL,"
     "  detail TEXT NOT NULL DEFAULT '');",
+    /* 1 -> 2: DKIM keys. The private key lives in key_file (never in the
+     * database); public_key is the p= value of the DNS record. */
+    "CREATE TABLE dkim_keys ("
+    "  id INTEGER PRIMARY KEY,"
+    "  domain_id INTEGER NOT NULL REFERENCES domains(id) ON DELETE RESTRICT,"
+    "  selector TEXT NOT NULL," /* lowercase DNS labels */
+    "  algorithm TEXT NOT NULL CHECK (algorithm IN ('rsa', 'ed25519')),"
+    "  bits INTEGER NOT NULL CHECK (bits > 0),"
+    "  public_key TEXT NOT NULL," /* base64: SPKI DER (rsa), raw key (ed25519) */
+    "  key_file TEXT NOT NULL,"
+    "  state TEXT NOT NULL CHECK (state IN ('active', 'published', 'retired')),"
+    "  created TEXT NOT NULL DEFAULT " NOW ","
+    "  UNIQUE (domain_id, selector));",
 };
 
 const int store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -90,6 +90,58 @@ char *sql_col_text(sqlite3_stmt *s, int i)
 	return xstrdup(t ? (const char *)t : "");
 }
 
+/* Run a one-row query with text parameters; calls 'fill' on the row.
+ * Returns 1 found, 0 not found, -1 error. */
+int sql_query_one(struct store *st, const char *sql, int n, const char *const *params,
+                  void (*fill)(sqlite3_stmt *, void *), void *out, struct mc_error *err)
+{
+	sqlite3_stmt *s = sql_prepare(st, sql, err);
+	if (!s)
+		return -1;
+	sql_bind_texts(s, n, params);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		fill(s, out);
+		rc = 1;
+	} else if (rc == SQLITE_DONE) {
+		rc = 0;
+	} else {
+		rc = sql_fail(st, st->db, "query", err);
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* Run a query and call 'add' for each row. Returns 0 or -1. */
+int sql_query_all(struct store *st, const char *sql, int n, const char *const *params,
+                  void (*add)(sqlite3_stmt *, void *), void *out, struct mc_error *err)
+{
+	sqlite3_stmt *s = sql_prepare(st, sql, err);
+	int rc;
+	if (!s)
+		return -1;
+	sql_bind_texts(s, n, params);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		add(s, out);
+	if (rc != SQLITE_DONE)
+		sql_fail(st, st->db, "query", err);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Run an INSERT/UPDATE/DELETE with one integer and up to three texts. */
+int sql_exec_id(struct store *st, const char *sql, long long id, int n, const char *const *texts,
+                const char *what, struct mc_error *err)
+{
+	sqlite3_stmt *s = sql_prepare(st, sql, err);
+	if (!s)
+		return -1;
+	sqlite3_bind_int64(s, 1, id);
+	for (int i = 0; i < n; i++)
+		sqlite3_bind_text(s, i + 2, texts[i], -1, SQLITE_TRANSIENT);
+	return sql_exec_done(st, s, what, err);
+}
+
 static int open_db(struct store *st, int flags, struct mc_error *err)
 {
 	if (sqlite3_open_v2(st->path, &st->db, flags, NULL) != SQLITE_OK) {

@@ -5,58 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Run a one-row query with text parameters; calls 'fill' on the row.
- * Returns 1 found, 0 not found, -1 error. */
-static int query_one(struct store *st, const char *sql, int n, const char *const *params,
-                     void (*fill)(sqlite3_stmt *, void *), void *out, struct mc_error *err)
-{
-	sqlite3_stmt *s = sql_prepare(st, sql, err);
-	if (!s)
-		return -1;
-	sql_bind_texts(s, n, params);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		fill(s, out);
-		rc = 1;
-	} else if (rc == SQLITE_DONE) {
-		rc = 0;
-	} else {
-		rc = sql_fail(st, st->db, "query", err);
-	}
-	sqlite3_finalize(s);
-	return rc;
-}
-
-/* Run a query and call 'add' for each row. Returns 0 or -1. */
-static int query_all(struct store *st, const char *sql, int n, const char *const *params,
-                     void (*add)(sqlite3_stmt *, void *), void *out, struct mc_error *err)
-{
-	sqlite3_stmt *s = sql_prepare(st, sql, err);
-	int rc;
-	if (!s)
-		return -1;
-	sql_bind_texts(s, n, params);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		add(s, out);
-	if (rc != SQLITE_DONE)
-		sql_fail(st, st->db, "query", err);
-	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? 0 : -1;
-}
-
-/* Run an INSERT/UPDATE/DELETE with one integer and up to three texts. */
-static int exec_id(struct store *st, const char *sql, long long id, int n, const char *const *texts,
-                   const char *what, struct mc_error *err)
-{
-	sqlite3_stmt *s = sql_prepare(st, sql, err);
-	if (!s)
-		return -1;
-	sqlite3_bind_int64(s, 1, id);
-	for (int i = 0; i < n; i++)
-		sqlite3_bind_text(s, i + 2, texts[i], -1, SQLITE_TRANSIENT);
-	return sql_exec_done(st, s, what, err);
-}
-
 /* ---- domains ---- */
 
 #define DOMAIN_COLS                                                                                \
@@ -86,15 +34,15 @@ int store_domain_get(struct store *st, const char *name, struct domain_row *out,
 {
 	const char *p[] = {name};
 	memset(out, 0, sizeof(*out));
-	return query_one(st, "SELECT " DOMAIN_COLS " FROM domains d WHERE d.name = ?1", 1, p,
-	                 domain_fill, out, err);
+	return sql_query_one(st, "SELECT " DOMAIN_COLS " FROM domains d WHERE d.name = ?1", 1, p,
+	                     domain_fill, out, err);
 }
 
 int store_domain_list(struct store *st, struct domain_list *out, struct mc_error *err)
 {
 	memset(out, 0, sizeof(*out));
-	return query_all(st, "SELECT " DOMAIN_COLS " FROM domains d ORDER BY d.name", 0, NULL,
-	                 domain_add_row, out, err);
+	return sql_query_all(st, "SELECT " DOMAIN_COLS " FROM domains d ORDER BY d.name", 0, NULL,
+	                     domain_add_row, out, err);
 }
 
 int store_domain_insert(struct store *st, const char *name, long long *id, struct mc_error *err)
@@ -112,7 +60,8 @@ int store_domain_insert(struct store *st, const char *name, long long *id, struc
 
 int store_domain_delete(struct store *st, long long id, struct mc_error *err)
 {
-	return exec_id(st, "DELETE FROM domains WHERE id = ?1", id, 0, NULL, "delete domain", err);
+	return sql_exec_id(st, "DELETE FROM domains WHERE id = ?1", id, 0, NULL, "delete domain",
+	                   err);
 }
 
 void domain_row_release(struct domain_row *r)
@@ -171,9 +120,9 @@ int store_user_get(struct store *st, const char *address, struct user_row *out,
 {
 	const char *p[] = {address};
 	memset(out, 0, sizeof(*out));
-	return query_one(st,
-	                 "SELECT " USER_COLS ", u.password_hash" USER_FROM " WHERE u.address = ?1",
-	                 1, p, user_fill_hash, out, err);
+	return sql_query_one(
+	    st, "SELECT " USER_COLS ", u.password_hash" USER_FROM " WHERE u.address = ?1", 1, p,
+	    user_fill_hash, out, err);
 }
 
 int store_user_list(struct store *st, const char *domain, struct user_list *out,
@@ -181,19 +130,19 @@ int store_user_list(struct store *st, const char *domain, struct user_list *out,
 {
 	const char *p[] = {domain};
 	memset(out, 0, sizeof(*out));
-	return query_all(st,
-	                 "SELECT " USER_COLS USER_FROM
-	                 " WHERE ?1 IS NULL OR d.name = ?1 ORDER BY d.name, u.local_part",
-	                 1, p, user_add_row, out, err);
+	return sql_query_all(st,
+	                     "SELECT " USER_COLS USER_FROM
+	                     " WHERE ?1 IS NULL OR d.name = ?1 ORDER BY d.name, u.local_part",
+	                     1, p, user_add_row, out, err);
 }
 
 int store_user_first_admin(struct store *st, struct user_row *out, struct mc_error *err)
 {
 	memset(out, 0, sizeof(*out));
-	return query_one(st,
-	                 "SELECT " USER_COLS ", u.password_hash" USER_FROM
-	                 " WHERE u.admin = 1 ORDER BY u.id LIMIT 1",
-	                 0, NULL, user_fill_hash, out, err);
+	return sql_query_one(st,
+	                     "SELECT " USER_COLS ", u.password_hash" USER_FROM
+	                     " WHERE u.admin = 1 ORDER BY u.id LIMIT 1",
+	                     0, NULL, user_fill_hash, out, err);
 }
 
 int store_user_insert(struct store *st, const struct user_row *u, long long *id,
@@ -222,13 +171,13 @@ int store_user_insert(struct store *st, const struct user_row *u, long long *id,
 
 int store_user_delete(struct store *st, long long id, struct mc_error *err)
 {
-	return exec_id(st, "DELETE FROM users WHERE id = ?1", id, 0, NULL, "delete user", err);
+	return sql_exec_id(st, "DELETE FROM users WHERE id = ?1", id, 0, NULL, "delete user", err);
 }
 
 int store_user_set_password(struct store *st, long long id, const char *hash, struct mc_error *err)
 {
-	return exec_id(st, "UPDATE users SET password_hash = ?2 WHERE id = ?1", id, 1, &hash,
-	               "set password", err);
+	return sql_exec_id(st, "UPDATE users SET password_hash = ?2 WHERE id = ?1", id, 1, &hash,
+	                   "set password", err);
 }
 
 /* UPDATE one integer column of a user. */
@@ -311,8 +260,8 @@ int store_alias_get(struct store *st, const char *source, struct alias_row *out,
 	struct alias_list l = {0};
 	const char *p[] = {source};
 	memset(out, 0, sizeof(*out));
-	if (query_all(st, ALIAS_SELECT "WHERE a.source = ?1" ALIAS_ORDER, 1, p, alias_add_row, &l,
-	              err) < 0)
+	if (sql_query_all(st, ALIAS_SELECT "WHERE a.source = ?1" ALIAS_ORDER, 1, p, alias_add_row,
+	                  &l, err) < 0)
 		return -1;
 	if (l.n == 0) {
 		free(l.v);
@@ -328,8 +277,8 @@ int store_alias_list(struct store *st, const char *domain, struct alias_list *ou
 {
 	const char *p[] = {domain};
 	memset(out, 0, sizeof(*out));
-	return query_all(st, ALIAS_SELECT "WHERE ?1 IS NULL OR d.name = ?1" ALIAS_ORDER, 1, p,
-	                 alias_add_row, out, err);
+	return sql_query_all(st, ALIAS_SELECT "WHERE ?1 IS NULL OR d.name = ?1" ALIAS_ORDER, 1, p,
+	                     alias_add_row, out, err);
 }
 
 int store_alias_list_by_target(struct store *st, const char *target, struct alias_list *out,
@@ -337,10 +286,10 @@ int store_alias_list_by_target(struct store *st, const char *target, struct alia
 {
 	const char *p[] = {target};
 	memset(out, 0, sizeof(*out));
-	return query_all(st,
-	                 ALIAS_SELECT "WHERE a.id IN (SELECT alias_id FROM alias_targets"
-	                              " WHERE target = ?1)" ALIAS_ORDER,
-	                 1, p, alias_add_row, out, err);
+	return sql_query_all(st,
+	                     ALIAS_SELECT "WHERE a.id IN (SELECT alias_id FROM alias_targets"
+	                                  " WHERE target = ?1)" ALIAS_ORDER,
+	                     1, p, alias_add_row, out, err);
 }
 
 int store_alias_list_by_target_domain(struct store *st, const char *domain,
@@ -348,11 +297,11 @@ int store_alias_list_by_target_domain(struct store *st, const char *domain,
 {
 	const char *p[] = {domain};
 	memset(out, 0, sizeof(*out));
-	return query_all(st,
-	                 ALIAS_SELECT "WHERE a.id IN (SELECT alias_id FROM alias_targets"
-	                              " WHERE substr(target, -length(?1) - 1) = '@' || ?1)"
-	                              ALIAS_ORDER,
-	                 1, p, alias_add_row, out, err);
+	return sql_query_all(st,
+	                     ALIAS_SELECT
+	                     "WHERE a.id IN (SELECT alias_id FROM alias_targets"
+	                     " WHERE substr(target, -length(?1) - 1) = '@' || ?1)" ALIAS_ORDER,
+	                     1, p, alias_add_row, out, err);
 }
 
 int store_alias_insert(struct store *st, long long domain_id, const char *source, int required,
@@ -374,21 +323,22 @@ int store_alias_insert(struct store *st, long long domain_id, const char *source
 int store_alias_add_target(struct store *st, long long alias_id, const char *target,
                            struct mc_error *err)
 {
-	return exec_id(st, "INSERT OR IGNORE INTO alias_targets (alias_id, target) VALUES (?1, ?2)",
-	               alias_id, 1, &target, "add alias target", err);
+	return sql_exec_id(st,
+	                   "INSERT OR IGNORE INTO alias_targets (alias_id, target) VALUES (?1, ?2)",
+	                   alias_id, 1, &target, "add alias target", err);
 }
 
 int store_alias_del_target(struct store *st, long long alias_id, const char *target,
                            struct mc_error *err)
 {
-	return exec_id(st, "DELETE FROM alias_targets WHERE alias_id = ?1 AND target = ?2",
-	               alias_id, 1, &target, "delete alias target", err);
+	return sql_exec_id(st, "DELETE FROM alias_targets WHERE alias_id = ?1 AND target = ?2",
+	                   alias_id, 1, &target, "delete alias target", err);
 }
 
 int store_alias_delete(struct store *st, long long alias_id, struct mc_error *err)
 {
-	return exec_id(st, "DELETE FROM aliases WHERE id = ?1", alias_id, 0, NULL, "delete alias",
-	               err);
+	return sql_exec_id(st, "DELETE FROM aliases WHERE id = ?1", alias_id, 0, NULL,
+	                   "delete alias", err);
 }
 
 void alias_row_release(struct alias_row *r)

@@ -1,6 +1,7 @@
 /* mailctl domain add|del|list|show */
 #include "cli.h"
 #include "domain.h"
+#include "xalloc.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -70,12 +71,16 @@ static int domain_cmd_add(struct cli *cli, int argc, char **argv)
 	if (domain_add(&cli->ctx, name, o.admin, &added, &err) < 0)
 		return cli_fail(&err);
 	print_begin(&cli->out, cli->json, 1);
-	print_summary(&cli->out, "added domain '%s'; postmaster@ and abuse@ go to '%s'", added.name,
-	              added.postmaster_target);
+	print_summary(&cli->out,
+	              "added domain '%s'; postmaster@ and abuse@ go to '%s'; publish its DKIM "
+	              "key '%s' in DNS: see 'mailctl dkim show %s'",
+	              added.name, added.postmaster_target, added.dkim_selector, added.name);
 	print_col(&cli->out, "name", "", CELL_STR);
 	print_col(&cli->out, "postmaster", "", CELL_STR);
+	print_col(&cli->out, "dkim_selector", "", CELL_STR);
 	print_str(&cli->out, added.name);
 	print_str(&cli->out, added.postmaster_target);
+	print_str(&cli->out, added.dkim_selector);
 	domain_added_release(&added);
 	return print_end(&cli->out) < 0 ? EX_IOERR : EX_OK;
 }
@@ -83,21 +88,27 @@ static int domain_cmd_add(struct cli *cli, int argc, char **argv)
 static int domain_cmd_del(struct cli *cli, int argc, char **argv)
 {
 	struct domain_opts o = {0};
+	struct domain_deleted del;
 	struct mc_error err;
 	const char *name;
-	char *archived;
 	int code = parse(cli, argc, argv, &o, 1, &name);
 	if (code != EX_OK)
 		return code;
-	if (domain_del(&cli->ctx, name, o.force, &archived, &err) < 0)
+	if (domain_del(&cli->ctx, name, o.force, &del, &err) < 0)
 		return cli_fail(&err);
+	char *mail =
+	    del.archived ? xasprintf("; its mail is archived in '%s'", del.archived) : xstrdup("");
+	char *keys = del.dkim_keys ? xasprintf("; its %zu DKIM key(s) were deleted", del.dkim_keys)
+	                           : xstrdup("");
 	print_begin(&cli->out, cli->json, 1);
-	print_summary(&cli->out, "deleted domain '%s'%s%s%s", name,
-	              archived ? "; its mail is archived in '" : "", archived ? archived : "",
-	              archived ? "'" : "");
+	print_summary(&cli->out, "deleted domain '%s'%s%s", name, mail, keys);
 	print_col(&cli->out, "archived", "", CELL_STR);
-	print_str(&cli->out, archived ? archived : "");
-	free(archived);
+	print_col(&cli->out, "dkim_keys_deleted", "", CELL_INT);
+	print_str(&cli->out, del.archived ? del.archived : "");
+	print_int(&cli->out, (long long)del.dkim_keys);
+	free(mail);
+	free(keys);
+	domain_deleted_release(&del);
 	return print_end(&cli->out) < 0 ? EX_IOERR : EX_OK;
 }
 
@@ -150,9 +161,12 @@ static const char *const del_opts[] = {
 
 const struct verb domain_verbs[] = {
     {"add", domain_cmd_add, CMD_STORE_RW, "DOMAIN [--admin ADDR]",
-     "Add a domain (Unicode names are stored as A-labels) with postmaster@ and abuse@.", add_opts},
+     "Add a domain (Unicode names are stored as A-labels) with postmaster@, abuse@ and an "
+     "RSA-2048 DKIM key.",
+     add_opts},
     {"del", domain_cmd_del, CMD_STORE_RW, "DOMAIN [--force]",
-     "Delete a domain; refuses while it has users or aliases unless --force.", del_opts},
+     "Delete a domain and its DKIM keys; refuses while it has users or aliases unless --force.",
+     del_opts},
     {"list", domain_cmd_list, CMD_STORE_RO, "", "List domains with user and alias counts.", NULL},
     {"show", domain_cmd_show, CMD_STORE_RO, "DOMAIN", "Show one domain.", NULL},
     {0},

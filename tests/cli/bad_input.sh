@@ -70,6 +70,7 @@ printf 'hostname: [unclosed\n' >"$T/alt/syntax.yaml"
 	LONGDOMAIN="$(rep b 63).$(rep c 63).$(rep d 63).org" # 195 octets
 	ARG10K=$(rep x 10000)
 	PW1100=$(rep k 1100)
+	MONTH=s$(date -u +%Y%m) # the selector domain add gave example.org
 }
 
 # CODE | STDERR SUBSTRING | ARGUMENTS (shell words) [| STDIN (one word)]
@@ -201,6 +202,14 @@ read -r -d '' TABLE <<'TABLE'
 78 | key 'passwords.min_length': must be between 8 and 128 | --config $T/alt/range.yaml user add new@example.org --generate
 78 | syntax.yaml':1:                          | --config $T/alt/syntax.yaml config check
 78 | cannot open '$T/alt/none.yaml'           | --config $T/alt/none.yaml user list
+68 | domain 'nowhere.example' does not exist  | dkim keygen nowhere.example
+65 | invalid selector 'bad_sel'               | dkim keygen example.org --selector bad_sel
+65 | unsupported rsa key size 1000            | dkim keygen example.org --bits 1000
+65 | unknown DKIM algorithm 'dsa'             | dkim keygen example.org --algorithm dsa
+65 | always 256 bits                          | dkim keygen example.org --algorithm ed25519 --bits 4096
+64 | invalid --bits 'x'                       | dkim keygen example.org --bits x
+65 | no DKIM key with selector 'nope'         | dkim show example.org --selector nope
+65 | already has a DKIM key with selector     | dkim keygen example.org --selector $MONTH
 TABLE
 
 trim() {
@@ -273,7 +282,7 @@ rm -f "$fifo"
 
 # The injection attempts found no SQL to inject into.
 tables=$(sqlite3 "$T/mailctl.db" "SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name)")
-[ "$tables" = "alias_targets aliases audit_log domains users" ] && pass || fail "tables after the injection attempts: '$tables'"
+[ "$tables" = "alias_targets aliases audit_log dkim_keys domains users" ] && pass || fail "tables after the injection attempts: '$tables'"
 users_after=$(sqlite3 "$T/mailctl.db" 'SELECT count(*) FROM users')
 [ "$users_after" = "$users_before" ] && pass || fail "users after the table: $users_after, want $users_before"
 [ ! -e "$T/alt/nodir" ] && pass || fail "a missing database's directory was created"

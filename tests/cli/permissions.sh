@@ -5,7 +5,9 @@
 # readable file. A database on a read-only mount is refused with 74.
 #
 # Runs as root: it switches to 'nobody' with setpriv, may create the
-# system group 'mailctl' (and removes it again if it did), and makes the
+# system group and user 'mailctl' (and removes them again if it did; the
+# user's primary group is nogroup, so removing it never takes the group
+# 'mailctl' along), and makes the
 # instance read-only inside a private mount namespace (unshare), which
 # takes the mount with it when it ends.
 source "$MAILCTL_SRC/tests/lib.sh"
@@ -17,7 +19,7 @@ if [ "$(id -u)" != 0 ]; then
 	echo "FAIL: permissions.sh must run as root (it switches users and mounts)" >&2
 	exit 1
 fi
-for tool in setpriv unshare mount groupadd groupdel getent sqlite3 sha256sum; do
+for tool in setpriv unshare mount groupadd groupdel useradd userdel getent sqlite3 sha256sum; do
 	if ! command -v "$tool" >/dev/null; then
 		echo "FAIL: '$tool' is not installed (util-linux, passwd, sqlite3)" >&2
 		exit 1
@@ -33,7 +35,9 @@ DB="$T/mailctl.db"
 # Output of commands run where $T is read-only.
 O=$(mktemp -d /tmp/mailctl-test-out.XXXXXX)
 created_group=0
+created_user=0
 cleanup() {
+	if [ "$created_user" = 1 ]; then userdel mailctl || echo "FAIL: cannot remove user 'mailctl'" >&2; fi
 	if [ "$created_group" = 1 ]; then groupdel mailctl || echo "FAIL: cannot remove group 'mailctl'" >&2; fi
 	rm -rf "$T" "$O"
 }
@@ -104,6 +108,7 @@ denied "user enable as nobody" -- nobody user enable alice@example.org
 denied "user quota as nobody" -- nobody user quota alice@example.org 1G
 denied "alias add as nobody" -- nobody alias add sales@example.org alice@example.org
 denied "alias del as nobody" -- nobody alias del list@example.org
+denied "dkim keygen as nobody" -- nobody dkim keygen example.org --algorithm ed25519
 denied "db init as nobody" -- nobody db init
 contains "$T/err" "'mailctl db init'" "the refusal names the command"
 
@@ -113,6 +118,12 @@ expect 0 "user show as nobody" -- nobody --json user show alice@example.org && c
 expect 0 "domain list as nobody" -- nobody domain list && contains "$T/out" "example.org" "domain list as nobody"
 expect 0 "alias list as nobody" -- nobody alias list && contains "$T/out" "list@example.org" "alias list as nobody"
 expect 0 "audit list as nobody" -- nobody audit list && contains "$T/out" "user.add" "audit list as nobody"
+# The public halves are in the database; the private keys stay unreadable.
+expect 0 "dkim list as nobody" -- nobody dkim list && contains "$T/out" "example.org" "dkim list as nobody"
+expect 0 "dkim show as nobody" -- nobody dkim show example.org && contains "$T/out" "v=DKIM1; k=rsa; p=" "dkim show as nobody"
+for f in "$T"/keys/*.pem; do
+	if as_nobody --clear-groups -- cat "$f" >/dev/null 2>&1; then fail "nobody can read the key file '$f'"; else pass; fi
+done
 expect 0 "db status as nobody" -- nobody db status && contains "$T/out" "schema:" "db status as nobody"
 expect 0 "config check as nobody" -- nobody config check
 
@@ -144,12 +155,17 @@ expect 74 "domain add as a group member, database 0640" -- member domain add gro
 eq "$(dbhash)" "$before" "member, 0640: database unchanged"
 
 # Database and directory writable by the group: members change things.
-chgrp mailctl "$T"
+# domain add writes a DKIM key, so the key directory must be writable too.
+chgrp mailctl "$T" "$T/keys"
 chmod 0775 "$T"
+chmod 0770 "$T/keys"
 chmod 0660 "$DB"
 expect 0 "domain add as a group member" -- member domain add group.example
 expect 0 "user add as a group member" -- member user add carol@group.example --password-stdin <<<"$PW"
 expect 0 "user quota as a group member" -- member user quota carol@group.example 1G
+expect 0 "dkim keygen as a group member" -- member dkim keygen group.example --algorithm ed25519
+key=$(sqlite3 "$DB" "SELECT key_file FROM dkim_keys k JOIN domains d ON d.id = k.domain_id WHERE d.name = 'group.example' AND k.algorithm = 'ed25519'")
+eq "$(stat -c %a "$key" 2>&1)" 600 "a member's key file is mode 0600"
 expect 0 "the member's changes are there" -- mc --json user show carol@group.example &&
 	contains "$T/out" '"quota_bytes": 1073741824' "member's user"
 expect 0 "audit actor of a member" -- mc --json audit list --limit 1 &&
@@ -162,9 +178,17 @@ denied "user del as nobody without the group" -- nobody user del carol@group.exa
 # Journal files the members' writes made are gone again.
 if compgen -G "$DB-*" >/dev/null; then fail "leftover files: $(echo "$DB"-*)"; else pass; fi
 
-chmod 0700 "$T"
-chgrp root "$T" "$DB"
+chmod 0700 "$T" "$T/keys"
+chgrp root "$T" "$T/keys" "$DB"
 chmod 0640 "$DB"
+
+# Keys that root makes go to the signer's user, 'mailctl', when it exists.
+if ! getent passwd mailctl >/dev/null; then
+	if useradd --system --no-create-home --home-dir /nonexistent --gid nogroup \
+		--shell /usr/sbin/nologin mailctl; then created_user=1; else fail "useradd mailctl"; fi
+fi
+expect 0 "dkim keygen as root with a 'mailctl' user" -- mc dkim keygen example.org --algorithm ed25519 --selector signer
+eq "$(stat -c '%U %a' "$T/keys/signer._domainkey.example.org.pem" 2>&1)" "mailctl 600" "the key file belongs to the 'mailctl' user"
 
 # --- (c) a read-only database ---------------------------------------------
 
@@ -185,6 +209,8 @@ ro 74 "user add on a read-only mount" -- "$MAILCTL" user add bob@example.org --p
 contains "$O/err" "mailctl: database '$DB' is read-only" "user add: read-only message"
 ro 74 "domain add on a read-only mount" -- "$MAILCTL" domain add new.example
 contains "$O/err" "read-only" "domain add: read-only message"
+ro 74 "dkim keygen on a read-only mount" -- "$MAILCTL" dkim keygen example.org
+contains "$O/err" "read-only" "dkim keygen: read-only message"
 ro 74 "user passwd on a read-only mount" -- "$MAILCTL" user passwd alice@example.org --generate
 contains "$O/err" "read-only" "user passwd: read-only message"
 ro 74 "alias add on a read-only mount" -- "$MAILCTL" alias add sales@example.org alice@example.org

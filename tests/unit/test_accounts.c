@@ -34,6 +34,8 @@ static int setup(void **state)
 	cfg.mail_root = xasprintf("%s/mail", dir);
 	free(cfg.archive_root);
 	cfg.archive_root = xasprintf("%s/archive", dir);
+	free(cfg.key_dir);
+	cfg.key_dir = xasprintf("%s/keys%d", dir, n);
 	free(cfg.admin_address);
 	cfg.admin_address = xstrdup("admin@example.org");
 	cfg.argon2_time_cost = 1;
@@ -205,26 +207,39 @@ static void test_domain_del_archives(void **state)
 {
 	struct mc_error err;
 	struct domain_row d;
-	char *archived, *path;
+	struct domain_deleted del;
+	struct dkim_list keys;
+	char *path;
 	(void)state;
 	add_domain("example.org");
+	assert_int_equal(store_dkim_list(ctx.st, "example.org", &keys, &err), 0);
+	assert_int_equal(keys.n, 1);
+	assert_int_equal(access(keys.v[0].key_file, R_OK), 0);
 	assert_int_equal(add_user("alice@example.org", &err), 0);
-	assert_int_equal(domain_del(&ctx, "example.org", 0, &archived, &err), -1);
+	assert_int_equal(domain_del(&ctx, "example.org", 0, &del, &err), -1);
 	assert_int_equal(err.kind, MC_EDATA);
+	assert_int_equal(access(keys.v[0].key_file, R_OK), 0); /* refused: the key stays */
 	path = xasprintf("%s/example.org/alice/Maildir", cfg.mail_root);
 	char *cmd = xasprintf("mkdir -p '%s' && echo hi > '%s/msg'", path, path);
 	assert_int_equal(system(cmd), 0);
-	assert_int_equal(domain_del(&ctx, "example.org", 1, &archived, &err), 0);
-	assert_non_null(archived);
+	assert_int_equal(domain_del(&ctx, "example.org", 1, &del, &err), 0);
+	assert_non_null(del.archived);
+	assert_int_equal(del.dkim_keys, 1);
 	assert_int_equal(access(path, F_OK), -1);
-	char *kept = xasprintf("%s/alice/Maildir/msg", archived);
+	char *kept = xasprintf("%s/alice/Maildir/msg", del.archived);
 	assert_int_equal(access(kept, R_OK), 0);
 	assert_int_equal(domain_show(&ctx, "example.org", &d, &err), -1);
 	assert_int_equal(err.kind, MC_ENODOMAIN);
+	/* keys are secrets, not mail: deleted with their domain */
+	assert_int_equal(access(keys.v[0].key_file, F_OK), -1);
+	dkim_list_release(&keys);
+	assert_int_equal(store_dkim_list(ctx.st, NULL, &keys, &err), 0);
+	assert_int_equal(keys.n, 0);
+	dkim_list_release(&keys);
 	free(kept);
 	free(cmd);
 	free(path);
-	free(archived);
+	domain_deleted_release(&del);
 }
 
 static long long audit_rows(void)
@@ -240,7 +255,7 @@ static long long audit_rows(void)
 static void test_alias_changes_keep_targets_reachable(void **state)
 {
 	struct mc_error err;
-	char *archived;
+	struct domain_deleted del;
 	struct domain_added d;
 	(void)state;
 	add_domain("example.org");
@@ -266,11 +281,11 @@ static void test_alias_changes_keep_targets_reachable(void **state)
 	assert_int_equal(domain_add(&ctx, "example.net", "boss@off.example", &d, &err), 0);
 	domain_added_release(&d);
 	assert_int_equal(add_alias("fw@example.net", "a@example.org", NULL, &err), 0);
-	assert_int_equal(domain_del(&ctx, "example.org", 1, &archived, &err), -1);
+	assert_int_equal(domain_del(&ctx, "example.org", 1, &del, &err), -1);
 	assert_non_null(strstr(err.msg, "alias 'fw@example.net' forwards into domain 'example.org'"));
 	assert_int_equal(alias_del(&ctx, "fw@example.net", NULL, &err), 0);
-	assert_int_equal(domain_del(&ctx, "example.org", 1, &archived, &err), 0);
-	free(archived);
+	assert_int_equal(domain_del(&ctx, "example.org", 1, &del, &err), 0);
+	domain_deleted_release(&del);
 }
 
 int main(void)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "store.h"
+#include "store_schema.h"
 #include "xalloc.h"
 
 static char dir[] = "/tmp/mailctl-store.XXXXXX";
@@ -209,6 +210,107 @@ static void test_rows_round_trip(void **state)
 	free(p);
 }
 
+/* A database made by the first release (schema 1: accounts only) moves to
+ * the current schema and keeps its rows. */
+static void test_migrate_v1_keeps_rows(void **state)
+{
+	sqlite3 *db;
+	struct store *st;
+	struct domain_row d;
+	struct dkim_list l;
+	struct mc_error err;
+	int from, to;
+	(void)state;
+	char *p = path_in("v1.db");
+	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, store_migrations[0], NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+	                              "PRAGMA user_version = 1;"
+	                              " INSERT INTO domains (name, created)"
+	                              " VALUES ('old.example', '2025-01-02T03:04:05Z');",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_open(&st, p, STORE_READ, &err), -1);
+	assert_non_null(strstr(err.msg, "schema version 1"));
+	assert_int_equal(store_init(p, &from, &to, &err), 0);
+	assert_int_equal(from, 1);
+	assert_true(to >= 2);
+	assert_int_equal(to, store_schema_latest());
+	assert_int_equal(store_open(&st, p, STORE_READ, &err), 0);
+	assert_int_equal(store_domain_get(st, "old.example", &d, &err), 1);
+	assert_string_equal(d.created, "2025-01-02T03:04:05Z");
+	domain_row_release(&d);
+	assert_int_equal(store_dkim_list(st, NULL, &l, &err), 0); /* the table exists, empty */
+	assert_int_equal(l.n, 0);
+	dkim_list_release(&l);
+	store_close(st);
+	free(p);
+}
+
+static void test_dkim_rows(void **state)
+{
+	struct dkim_row k = {0}, got;
+	struct dkim_list l;
+	struct mc_error err;
+	long long did, kid;
+	char *p;
+	(void)state;
+	struct store *st = open_rw(&p);
+	assert_int_equal(store_begin(st, &err), 0);
+	assert_int_equal(store_domain_insert(st, "example.org", &did, &err), 0);
+	k = (struct dkim_row){.domain_id = did,
+	                      .selector = "s1",
+	                      .algorithm = "rsa",
+	                      .bits = 2048,
+	                      .public_key = "MIIB",
+	                      .key_file = "/k/s1.pem",
+	                      .state = "active"};
+	assert_int_equal(store_dkim_insert(st, &k, &kid, &err), 0);
+	k.selector = "s2";
+	k.algorithm = "ed25519";
+	k.bits = 256;
+	assert_int_equal(store_dkim_insert(st, &k, &kid, &err), 0);
+	/* the schema refuses what the code never writes */
+	assert_int_equal(store_dkim_insert(st, &k, &kid, &err), -1); /* selector taken */
+	assert_int_equal(err.kind, MC_EDATA);
+	k.selector = "s3";
+	k.algorithm = "dsa";
+	assert_int_equal(store_dkim_insert(st, &k, &kid, &err), -1);
+	assert_non_null(strstr(err.msg, "CHECK"));
+	k.algorithm = "rsa";
+	k.state = "lost";
+	assert_int_equal(store_dkim_insert(st, &k, &kid, &err), -1);
+	/* a domain with keys cannot go without them */
+	assert_int_equal(store_domain_delete(st, did, &err), -1);
+	assert_non_null(strstr(err.msg, "FOREIGN KEY"));
+	assert_int_equal(store_commit(st, &err), 0);
+
+	assert_int_equal(store_dkim_get(st, "example.org", "s2", &got, &err), 1);
+	assert_string_equal(got.domain, "example.org");
+	assert_string_equal(got.algorithm, "ed25519");
+	assert_int_equal(got.bits, 256);
+	assert_string_equal(got.key_file, "/k/s1.pem");
+	assert_true(strlen(got.created) == 20);
+	assert_int_equal(store_dkim_set_state(st, got.id, "retired", &err), 0);
+	dkim_row_release(&got);
+	assert_int_equal(store_dkim_get(st, "example.org", "s2", &got, &err), 1);
+	assert_string_equal(got.state, "retired");
+	dkim_row_release(&got);
+	assert_int_equal(store_dkim_get(st, "example.org", "nope", &got, &err), 0);
+	assert_int_equal(store_dkim_list(st, "example.org", &l, &err), 0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.v[0].selector, "s1"); /* oldest first */
+	dkim_list_release(&l);
+	assert_int_equal(store_dkim_delete_domain(st, did, &err), 0);
+	assert_int_equal(store_domain_delete(st, did, &err), 0);
+	assert_int_equal(store_dkim_list(st, NULL, &l, &err), 0);
+	assert_int_equal(l.n, 0);
+	dkim_list_release(&l);
+	store_close(st);
+	free(p);
+}
+
 static void test_read_only_mode_cannot_write(void **state)
 {
 	struct store *st;
@@ -229,14 +331,16 @@ static void test_read_only_mode_cannot_write(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_init_creates_private_file),
-		cmocka_unit_test(test_open_missing),
-		cmocka_unit_test(test_open_corrupt),
-		cmocka_unit_test(test_schema_versions),
-		cmocka_unit_test(test_rollback_leaves_nothing),
-		cmocka_unit_test(test_foreign_keys_enforced),
-		cmocka_unit_test(test_rows_round_trip),
-		cmocka_unit_test(test_read_only_mode_cannot_write),
+	    cmocka_unit_test(test_init_creates_private_file),
+	    cmocka_unit_test(test_open_missing),
+	    cmocka_unit_test(test_open_corrupt),
+	    cmocka_unit_test(test_schema_versions),
+	    cmocka_unit_test(test_rollback_leaves_nothing),
+	    cmocka_unit_test(test_foreign_keys_enforced),
+	    cmocka_unit_test(test_rows_round_trip),
+	    cmocka_unit_test(test_migrate_v1_keeps_rows),
+	    cmocka_unit_test(test_dkim_rows),
+	    cmocka_unit_test(test_read_only_mode_cannot_write),
 	};
 	if (!mkdtemp(dir))
 		return 1;
