@@ -20,8 +20,7 @@
  * Records (RFC 6376 3.6.1, RFC 8463 4.2) live at
  * <selector>._domainkey.<domain>: "v=DKIM1; k=rsa; p=<base64 of the DER
  * SubjectPublicKeyInfo>" or "v=DKIM1; k=ed25519; p=<base64 of the raw
- * 32-byte key>". A zone file needs the value split into character-strings
- * of at most 255 bytes (RFC 1035 3.3.14); web DNS panels want it whole.
+ * 32-byte key>". dnsrec.h builds the record itself, split for zone files.
  *
  * Strings returned are owned by the caller (free()); rows are released
  * with dkim_row_release() / dkim_list_release(). Errors: a bad algorithm,
@@ -36,9 +35,6 @@
 
 #include "account.h"
 #include "store.h"
-
-/* The longest TXT character-string (RFC 1035 3.3.14). */
-#define DKIM_TXT_CHUNK 255
 
 /* A key generated in memory and not yet (or just) stored. */
 struct dkim_new {
@@ -93,12 +89,5 @@ int dkim_remove_files(const struct dkim_list *keys, struct mc_error *err);
 char *dkim_record_name(const char *selector, const char *domain);
 /* "v=DKIM1; k=<algorithm>; p=<public_key>" */
 char *dkim_record_value(const char *algorithm, const char *public_key);
-/* Split a TXT value into character-strings of at most DKIM_TXT_CHUNK
- * bytes (byte chunks: our values are ASCII). Returns the count (at least
- * one); free with dkim_txt_free(). */
-size_t dkim_txt_split(const char *value, char ***out);
-void dkim_txt_free(char **v, size_t n);
-/* The zone-file line: '<name>. IN TXT ( "..." "..." )'. */
-char *dkim_txt_zone(const char *name, const char *value);
 
 #endif

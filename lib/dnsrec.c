@@ -77,15 +77,27 @@ static int add(struct dnsrec_list *out, const char *owner, uint32_t ttl, ldns_rr
 	return 0;
 }
 
-/* A TXT record, split into character-strings of at most 255 bytes. */
-static int add_txt(struct dnsrec_list *out, const char *owner, uint32_t ttl, const char *txt,
-                   const char *purpose, struct mc_error *err)
+/* 'n' raw bytes as ldns's presentation parser reads them back: it takes
+ * '\\' as an escape, so quotes and backslashes are escaped first. */
+static char *txt_chunk(const char *p, size_t n)
 {
-	size_t len = strlen(txt), n = (len + 254) / 255;
-	struct field *f = xcalloc(n ? n : 1, sizeof(*f));
-	char **chunks = xcalloc(n ? n : 1, sizeof(char *));
+	struct strbuf sb = STRBUF_INIT;
 	for (size_t i = 0; i < n; i++) {
-		chunks[i] = xstrndup(txt + i * 255, len - i * 255 < 255 ? len - i * 255 : 255);
+		if (p[i] == '"' || p[i] == '\\')
+			strbuf_addch(&sb, '\\');
+		strbuf_addch(&sb, p[i]);
+	}
+	return strbuf_detach(&sb);
+}
+
+int dnsrec_txt(struct dnsrec_list *out, const char *owner, uint32_t ttl, const char *txt,
+               const char *purpose, struct mc_error *err)
+{
+	size_t len = strlen(txt), n = len ? (len + 254) / 255 : 1;
+	struct field *f = xcalloc(n, sizeof(*f));
+	char **chunks = xcalloc(n, sizeof(char *));
+	for (size_t i = 0; i < n; i++) {
+		chunks[i] = txt_chunk(txt + i * 255, len - i * 255 < 255 ? len - i * 255 : 255);
 		f[i] = (struct field){LDNS_RDF_TYPE_STR, chunks[i]};
 	}
 	int rc = add(out, owner, ttl, LDNS_RR_TYPE_TXT, f, n, txt, purpose, 0, err);
@@ -135,11 +147,11 @@ static int mail_host(const struct dnsrec_input *in, const char *dom, const char 
 		strbuf_addf(&spf, " ip6:%s", *a);
 	strbuf_addstr(&spf, " -all");
 	if (rc == 0)
-		rc = add_txt(out, dom, in->ttl, spf.buf,
-		             "SPF: only this server sends mail for the domain", err);
+		rc = dnsrec_txt(out, dom, in->ttl, spf.buf,
+		                "SPF: only this server sends mail for the domain", err);
 	if (rc == 0)
-		rc = add_txt(out, host, in->ttl, "v=spf1 a -all",
-		             "SPF for the host name used in HELO", err);
+		rc = dnsrec_txt(out, host, in->ttl, "v=spf1 a -all",
+		                "SPF for the host name used in HELO", err);
 	if (rc == 0)
 		rc = add(out, host, in->ttl, LDNS_RR_TYPE_MX, nullmx, 2, NULL,
 		         "null MX (RFC 7505): the host name itself receives no mail", 0, err);
@@ -153,16 +165,16 @@ static int dkim_dmarc(const struct dnsrec_input *in, const char *dom, struct dns
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < in->ndkim; i++) {
 		char *name = xasprintf("%s._domainkey.%s", in->dkim[i].selector, dom);
-		rc = add_txt(out, name, in->ttl, in->dkim[i].txt,
-		             "DKIM public key: receivers check our signatures with it", err);
+		rc = dnsrec_txt(out, name, in->ttl, in->dkim[i].txt,
+		                "DKIM public key: receivers check our signatures with it", err);
 		free(name);
 	}
 	char *name = xasprintf("_dmarc.%s", dom);
 	char *txt =
 	    xasprintf("v=DMARC1; p=%s; rua=mailto:%s", in->dmarc_policy, in->report_address);
 	if (rc == 0)
-		rc = add_txt(out, name, in->ttl, txt,
-		             "DMARC: what receivers do with mail failing SPF and DKIM", err);
+		rc = dnsrec_txt(out, name, in->ttl, txt,
+		                "DMARC: what receivers do with mail failing SPF and DKIM", err);
 	free(name);
 	free(txt);
 	return rc;
@@ -178,15 +190,15 @@ static int mta_sts_tlsrpt(const struct dnsrec_input *in, const char *dom, const 
 	char *sts = xasprintf("_mta-sts.%s", dom), *sts_txt = xasprintf("v=STSv1; id=%s", id);
 	char *web = xasprintf("mta-sts.%s", dom), *rpt = xasprintf("_smtp._tls.%s", dom);
 	char *rpt_txt = xasprintf("v=TLSRPTv1; rua=mailto:%s", in->report_address);
-	int rc = add_txt(out, sts, in->ttl, sts_txt,
-	                 "MTA-STS: senders must use TLS; the id changes with the policy", err);
+	int rc = dnsrec_txt(out, sts, in->ttl, sts_txt,
+	                    "MTA-STS: senders must use TLS; the id changes with the policy", err);
 	if (rc == 0)
 		rc = add(out, web, in->ttl, LDNS_RR_TYPE_CNAME,
 		         &(struct field){LDNS_RDF_TYPE_DNAME, host}, 1, NULL,
 		         "serves the MTA-STS policy over HTTPS", 0, err);
 	if (rc == 0)
-		rc = add_txt(out, rpt, in->ttl, rpt_txt,
-		             "TLS-RPT: where senders report TLS failures", err);
+		rc = dnsrec_txt(out, rpt, in->ttl, rpt_txt,
+		                "TLS-RPT: where senders report TLS failures", err);
 	free(sts);
 	free(sts_txt);
 	free(web);

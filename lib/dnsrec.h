@@ -66,6 +66,12 @@ void dnsrec_mta_sts_id(const char *policy, char id[21]);
  * input does not make a valid record (names, addresses, hex). */
 int dnsrec_build(const struct dnsrec_input *in, struct dnsrec_list *out, struct mc_error *err);
 
+/* Append one TXT record for 'owner' (absolute, final dot optional), split
+ * into character-strings of at most 255 bytes (RFC 1035 3.3.14); its
+ * 'value' keeps the text whole, for web DNS panels. */
+int dnsrec_txt(struct dnsrec_list *out, const char *owner, uint32_t ttl, const char *txt,
+               const char *purpose, struct mc_error *err);
+
 void dnsrec_list_release(struct dnsrec_list *l);
 
 #endif

@@ -1,9 +1,12 @@
 /* mailctl dkim keygen|list|show */
 #include "cli.h"
 #include "dkim.h"
+#include "dnsrec.h"
+#include "xalloc.h"
 
 #include <getopt.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sysexits.h>
 
 struct dkim_opts {
@@ -73,21 +76,29 @@ static void key_cells(struct printer *p, const struct dkim_row *k)
 	print_str(p, k->created);
 }
 
-/* The record of 'k': its name, the value whole, and the zone-file line. */
-static void record_cells(struct printer *p, const struct dkim_row *k)
+/* The record of 'k', built by ldns: split into strings of at most 255
+ * bytes for a zone file, whole for web DNS panels. */
+static int build_record(const struct dkim_row *k, uint32_t ttl, struct dnsrec_list *rec,
+                        struct mc_error *err)
 {
 	char *name = dkim_record_name(k->selector, k->domain);
 	char *value = dkim_record_value(k->algorithm, k->public_key);
-	char *zone = dkim_txt_zone(name, value);
+	int rc = dnsrec_txt(rec, name, ttl, value, "DKIM public key", err);
+	free(name);
+	free(value);
+	return rc;
+}
+
+static void record_cells(struct printer *p, const struct dnsrec_list *rec)
+{
+	char *name = xstrndup(rec->v[0].name, strlen(rec->v[0].name) - 1); /* no final dot */
 	print_col(p, "name", "", CELL_STR);
 	print_col(p, "value", "", CELL_STR);
 	print_col(p, "zone", "", CELL_STR);
 	print_str(p, name);
-	print_str(p, value);
-	print_str(p, zone);
+	print_str(p, rec->v[0].value);
+	print_str(p, rec->v[0].zone);
 	free(name);
-	free(value);
-	free(zone);
 }
 
 static int dkim_cmd_keygen(struct cli *cli, int argc, char **argv)
@@ -99,8 +110,13 @@ static int dkim_cmd_keygen(struct cli *cli, int argc, char **argv)
 	int code = parse(cli, argc, argv, keygen_options, &o, 1, 1, &domain);
 	if (code != EX_OK)
 		return code;
+	struct dnsrec_list rec = {0};
 	if (dkim_keygen(&cli->ctx, domain, o.algorithm, o.bits, o.selector, &k, &err) < 0)
 		return cli_fail(&err);
+	if (build_record(&k, (uint32_t)cli->cfg.dns_ttl, &rec, &err) < 0) {
+		dkim_row_release(&k);
+		return cli_fail(&err);
+	}
 	print_begin(&cli->out, cli->json, 1);
 	print_summary(&cli->out,
 	              "made %s-%lld DKIM key '%s' of '%s', %s; publish it in DNS: see 'mailctl "
@@ -110,7 +126,8 @@ static int dkim_cmd_keygen(struct cli *cli, int argc, char **argv)
 	print_col(&cli->out, "key_file", "", CELL_STR);
 	key_cells(&cli->out, &k);
 	print_str(&cli->out, k.key_file);
-	record_cells(&cli->out, &k);
+	record_cells(&cli->out, &rec);
+	dnsrec_list_release(&rec);
 	dkim_row_release(&k);
 	return print_end(&cli->out) < 0 ? EX_IOERR : EX_OK;
 }
@@ -143,12 +160,18 @@ static int dkim_cmd_show(struct cli *cli, int argc, char **argv)
 	int code = parse(cli, argc, argv, show_options, &o, 1, 1, &domain);
 	if (code != EX_OK)
 		return code;
+	struct dnsrec_list rec = {0};
 	if (dkim_show(&cli->ctx, domain, o.selector, &k, &err) < 0)
 		return cli_fail(&err);
+	if (build_record(&k, (uint32_t)cli->cfg.dns_ttl, &rec, &err) < 0) {
+		dkim_row_release(&k);
+		return cli_fail(&err);
+	}
 	print_begin(&cli->out, cli->json, 1);
 	key_columns(&cli->out);
 	key_cells(&cli->out, &k);
-	record_cells(&cli->out, &k);
+	record_cells(&cli->out, &rec);
+	dnsrec_list_release(&rec);
 	dkim_row_release(&k);
 	return print_end(&cli->out) < 0 ? EX_IOERR : EX_OK;
 }

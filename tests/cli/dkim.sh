@@ -116,18 +116,18 @@ expect 0 "dkim list of all" -- mc --json dkim list &&
 expect 0 "dkim show" -- mc dkim show example.org
 contains "$T/out" "name:      $MONTH._domainkey.example.org" "show: the record name"
 contains "$T/out" "value:     v=DKIM1; k=rsa; p=MII" "show: the value, unsplit"
-contains "$T/out" "zone:      $MONTH._domainkey.example.org. IN TXT ( \"v=DKIM1; k=rsa; p=MII" "show: the zone line"
+contains "$T/out" "zone:      $MONTH._domainkey.example.org."$'\t'"3600"$'\t'"IN"$'\t'"TXT"$'\t'"\"v=DKIM1; k=rsa; p=MII" "show: the zone line"
 expect 0 "dkim show --json" -- mc --json dkim show example.org &&
 	jcheck "show json" '
 d["name"] == a[0] + "._domainkey.example.org" and d["selector"] == a[0] and
-d["zone"].startswith(d["name"] + ". IN TXT ( \"") and d["zone"].endswith("\" )") and
+d["zone"].startswith(d["name"] + ".\t3600\tIN\tTXT\t\"") and d["zone"].endswith("\"") and
 "".join(__import__("re").findall(r"\"([^\"]*)\"", d["zone"])) == d["value"] and
 all(len(s) <= 255 for s in __import__("re").findall(r"\"([^\"]*)\"", d["zone"])) and
 len(__import__("re").findall(r"\"([^\"]*)\"", d["zone"])) == 2 and
 "-----" not in json.dumps(d)' "$MONTH"
 cp "$T/out" "$T/show-rsa.json"
 expect 0 "dkim show --selector" -- mc --json dkim show example.org --selector "$ED_SEL" &&
-	jcheck "ed25519 record" 'd["algorithm"] == "ed25519" and d["value"] == "v=DKIM1; k=ed25519; p=" + a[0] and d["zone"] == d["name"] + ". IN TXT ( \"" + d["value"] + "\" )"' \
+	jcheck "ed25519 record" 'd["algorithm"] == "ed25519" and d["value"] == "v=DKIM1; k=ed25519; p=" + a[0] and d["zone"] == d["name"] + ".\t3600\tIN\tTXT\t\"" + d["value"] + "\""' \
 		"$(sql "SELECT public_key FROM dkim_keys WHERE selector = '$ED_SEL'")"
 cp "$T/out" "$T/show-ed.json"
 expect 0 "dkim show of a 3072-bit key" -- mc --json dkim show example.org --selector "${MONTH}C" &&

@@ -185,6 +185,49 @@ static void test_mta_sts_id_follows_policy(void **state)
 	strbuf_release(&b);
 }
 
+/* Strings in a zone line, given content without quotes. */
+static size_t strings_in(const char *zone)
+{
+	size_t quotes = 0;
+	for (const char *p = zone; *p; p++)
+		quotes += *p == '"';
+	return quotes / 2;
+}
+
+/* dnsrec_txt splits at 255 bytes exactly and keeps the value whole. */
+static void test_txt_boundaries(void **state)
+{
+	static const struct {
+		size_t len, strings;
+	} cases[] = {{0, 1},   {1, 1},   {254, 1}, {255, 1}, {256, 2},
+	             {509, 2}, {510, 2}, {511, 3}, {765, 3}, {766, 4}};
+	struct mc_error err;
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct dnsrec_list l = {0};
+		char *v = xmalloc(cases[i].len + 1);
+		for (size_t j = 0; j < cases[i].len; j++)
+			v[j] = (char)('A' + j % 26);
+		v[cases[i].len] = '\0';
+		assert_int_equal(dnsrec_txt(&l, "x.example.org.", 300, v, "test", &err), 0);
+		assert_int_equal(strings_in(l.v[0].zone), cases[i].strings);
+		assert_string_equal(l.v[0].value, v);
+		free(v);
+		dnsrec_list_release(&l);
+	}
+}
+
+/* Quotes and backslashes in TXT data are escaped by ldns. */
+static void test_txt_escaping(void **state)
+{
+	struct dnsrec_list l = {0};
+	struct mc_error err;
+	(void)state;
+	assert_int_equal(dnsrec_txt(&l, "x.example.org", 300, "a\"b\\c", "test", &err), 0);
+	assert_string_equal(l.v[0].zone, "x.example.org.\t300\tIN\tTXT\t\"a\\\"b\\\\c\"");
+	dnsrec_list_release(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -193,6 +236,8 @@ int main(void)
 	    cmocka_unit_test(test_zone_accepted_by_peers),
 	    cmocka_unit_test(test_bad_input),
 	    cmocka_unit_test(test_mta_sts_id_follows_policy),
+	    cmocka_unit_test(test_txt_boundaries),
+	    cmocka_unit_test(test_txt_escaping),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
