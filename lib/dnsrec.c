@@ -132,10 +132,12 @@ static int mail_host(const struct dnsrec_input *in, const char *dom, const char 
 	struct field nullmx[] = {{LDNS_RDF_TYPE_INT16, "0"}, {LDNS_RDF_TYPE_DNAME, "."}};
 	int rc = add(out, dom, in->ttl, LDNS_RR_TYPE_MX, mx, 2, NULL,
 	             "mail for the domain goes to this server", 0, err);
-	for (const char *const *a = in->ipv4; rc == 0 && *a; a++)
+	const char *const *v4 = in->host_records ? in->ipv4 : NULL;
+	const char *const *v6 = in->host_records ? in->ipv6 : NULL;
+	for (const char *const *a = v4; rc == 0 && a && *a; a++)
 		rc = add(out, host, in->ttl, LDNS_RR_TYPE_A, &(struct field){LDNS_RDF_TYPE_A, *a},
 		         1, NULL, "IPv4 address of the mail host", 0, err);
-	for (const char *const *a = in->ipv6; rc == 0 && *a; a++)
+	for (const char *const *a = v6; rc == 0 && a && *a; a++)
 		rc = add(out, host, in->ttl, LDNS_RR_TYPE_AAAA,
 		         &(struct field){LDNS_RDF_TYPE_AAAA, *a}, 1, NULL,
 		         "IPv6 address of the mail host", 0, err);
@@ -149,10 +151,10 @@ static int mail_host(const struct dnsrec_input *in, const char *dom, const char 
 	if (rc == 0)
 		rc = dnsrec_txt(out, dom, in->ttl, spf.buf,
 		                "SPF: only this server sends mail for the domain", err);
-	if (rc == 0)
+	if (rc == 0 && in->host_records)
 		rc = dnsrec_txt(out, host, in->ttl, "v=spf1 a -all",
 		                "SPF for the host name used in HELO", err);
-	if (rc == 0)
+	if (rc == 0 && in->host_records)
 		rc = add(out, host, in->ttl, LDNS_RR_TYPE_MX, nullmx, 2, NULL,
 		         "null MX (RFC 7505): the host name itself receives no mail", 0, err);
 	strbuf_release(&spf);
@@ -259,7 +261,7 @@ static int caa_tlsa(const struct dnsrec_input *in, const char *dom, const char *
 	int rc = add(out, dom, in->ttl, LDNS_RR_TYPE_CAA, caa, 3, NULL,
 	             "only this certificate authority may issue for the domain", 0, err);
 	free(issuer);
-	if (rc == 0 && in->tlsa_spki_sha256) {
+	if (rc == 0 && in->tlsa_spki_sha256 && in->host_records) {
 		struct field tlsa[] = {{LDNS_RDF_TYPE_INT8, "3"},
 		                       {LDNS_RDF_TYPE_INT8, "1"},
 		                       {LDNS_RDF_TYPE_INT8, "1"},
@@ -309,7 +311,7 @@ int dnsrec_build(const struct dnsrec_input *in, struct dnsrec_list *out, struct 
 		rc = services(in, dom, host, out, err);
 	if (rc == 0)
 		rc = caa_tlsa(in, dom, host, out, err);
-	if (rc == 0)
+	if (rc == 0 && in->host_records)
 		rc = reverse(in, host, out, err);
 	free(dom);
 	free(host);

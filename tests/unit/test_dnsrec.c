@@ -45,6 +45,7 @@ static struct dnsrec_input input(void)
 	    .caa_issuer = "letsencrypt.org",
 	    .caa_accounturi = "https://acme-v02.api.letsencrypt.org/acme/acct/123",
 	    .tlsa_spki_sha256 = "8cb0fc6c527506a053f4f14c8464bebbd6dede2738d11468dd953d7d6a3021f1",
+	    .host_records = 1,
 	};
 }
 
