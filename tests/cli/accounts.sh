@@ -97,7 +97,7 @@ expect 0 "mailctl --help" -- mc --help && contains "$T/out" "Exit codes" "mailct
 expect 0 "mailctl --version" -- mc --version && contains "$T/out" "mailctl " "mailctl --version"
 
 groups=$(mc -h | sed -n '/^groups:/,/^$/p' | awk 'NR > 1 && NF { print $1 }')
-eq "$(xargs <<<"$groups")" "domain user alias dkim config db audit" "groups listed by mailctl -h"
+eq "$(xargs <<<"$groups")" "domain user alias dkim dns config db audit" "groups listed by mailctl -h"
 nverbs=0
 for g in $groups; do
 	expect 0 "$g -h" -- mc "$g" -h && contains "$T/out" "usage: mailctl" "$g -h"
