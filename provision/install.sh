@@ -64,6 +64,12 @@ if ! getent group mailctl >/dev/null; then
 	groupadd --system mailctl
 	did "created group mailctl"
 fi
+# The daemon's own user (mailctld signs with the DKIM keys it owns).
+if ! getent passwd mailctl >/dev/null; then
+	useradd --system --gid mailctl --home-dir "$STATE_DIR" --no-create-home \
+		--shell /usr/sbin/nologin mailctl
+	did "created user mailctl"
+fi
 if ! getent passwd vmail >/dev/null; then
 	uid_opt=()
 	getent passwd 5000 >/dev/null || getent group 5000 >/dev/null || uid_opt=(--uid 5000)
@@ -92,7 +98,9 @@ ensure_dir() {
 }
 ensure_dir "$CONF_DIR" 750 root:mailctl
 ensure_dir "$STATE_DIR" 2770 root:mailctl
-ensure_dir "$STATE_DIR/keys" 700 root:root
+# DKIM keys: files 0600, owned by the mailctl user when root makes them;
+# group members may add keys too.
+ensure_dir "$STATE_DIR/keys" 2770 mailctl:mailctl
 ensure_dir /var/log/mailctl 750 root:mailctl
 ensure_dir "$MAIL_ROOT" 770 vmail:vmail
 ensure_dir "$ARCHIVE_ROOT" 700 vmail:vmail
