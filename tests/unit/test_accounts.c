@@ -16,45 +16,9 @@
 #include "user.h"
 #include "xalloc.h"
 
-static char dir[] = "/tmp/mailctl-accounts.XXXXXX";
-static struct config cfg;
-static struct mc_ctx ctx;
+#include "instance.h"
+
 static const char *pw = "correct-Horse-battery-9";
-
-static int setup(void **state)
-{
-	struct mc_error err;
-	static int n;
-	int from, to;
-	(void)state;
-	config_init(&cfg);
-	free(cfg.database);
-	cfg.database = xasprintf("%s/t%d.db", dir, n++);
-	free(cfg.mail_root);
-	cfg.mail_root = xasprintf("%s/mail", dir);
-	free(cfg.archive_root);
-	cfg.archive_root = xasprintf("%s/archive", dir);
-	free(cfg.key_dir);
-	cfg.key_dir = xasprintf("%s/keys%d", dir, n);
-	free(cfg.admin_address);
-	cfg.admin_address = xstrdup("admin@example.org");
-	cfg.argon2_time_cost = 1;
-	cfg.argon2_memory_kib = 1024;
-	if (store_init(cfg.database, &from, &to, &err) < 0 ||
-	    store_open(&ctx.st, cfg.database, STORE_WRITE, &err) < 0)
-		return -1;
-	ctx.cfg = &cfg;
-	ctx.actor = "unit";
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	store_close(ctx.st);
-	config_release(&cfg);
-	return 0;
-}
 
 static void add_domain(const char *name)
 {
@@ -290,7 +254,7 @@ static void test_alias_changes_keep_targets_reachable(void **state)
 
 int main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, instance_setup, instance_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_domain_add_idn_and_required_aliases),
 		T(test_first_admin_user_gets_postmaster),
@@ -301,12 +265,5 @@ int main(void)
 		T(test_domain_del_archives),
 		T(test_alias_changes_keep_targets_reachable),
 	};
-	if (!mkdtemp(dir))
-		return 1;
-	int rc = cmocka_run_group_tests(tests, NULL, NULL);
-	char *cmd = xasprintf("rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		rc = 1;
-	free(cmd);
-	return rc;
+	return run_in_tmpdir(tests);
 }

@@ -23,40 +23,8 @@
 #include "strbuf.h"
 #include "xalloc.h"
 
-static char dir[] = "/tmp/mailctl-dkim.XXXXXX";
-static struct config cfg;
-static struct mc_ctx ctx;
+#include "instance.h"
 
-static int setup(void **state)
-{
-	struct mc_error err;
-	static int n;
-	int from, to;
-	(void)state;
-	config_init(&cfg);
-	free(cfg.database);
-	cfg.database = xasprintf("%s/t%d.db", dir, n);
-	free(cfg.key_dir);
-	cfg.key_dir = xasprintf("%s/keys%d", dir, n++); /* created by the first key */
-	free(cfg.mail_root);
-	cfg.mail_root = xasprintf("%s/mail", dir);
-	free(cfg.admin_address);
-	cfg.admin_address = xstrdup("admin@example.org");
-	if (store_init(cfg.database, &from, &to, &err) < 0 ||
-	    store_open(&ctx.st, cfg.database, STORE_WRITE, &err) < 0)
-		return -1;
-	ctx.cfg = &cfg;
-	ctx.actor = "unit";
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	store_close(ctx.st);
-	config_release(&cfg);
-	return 0;
-}
 
 /* A domain without the key domain_add() would make. */
 static void bare_domain(const char *name)
@@ -456,7 +424,7 @@ static void test_record_name_and_value(void **state)
 
 int main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, instance_setup, instance_teardown)
 	const struct CMUnitTest tests[] = {
 	    T(test_keygen_rsa),
 	    T(test_keygen_ed25519),
@@ -468,12 +436,5 @@ int main(void)
 	    T(test_show),
 	    	    cmocka_unit_test(test_record_name_and_value),
 	};
-	if (!mkdtemp(dir))
-		return 1;
-	int rc = cmocka_run_group_tests(tests, NULL, NULL);
-	char *cmd = xasprintf("rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		rc = 1;
-	free(cmd);
-	return rc;
+	return run_in_tmpdir(tests);
 }

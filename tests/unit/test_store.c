@@ -17,7 +17,8 @@
 #include "store_schema.h"
 #include "xalloc.h"
 
-static char dir[] = "/tmp/mailctl-store.XXXXXX";
+#include "instance.h"
+
 
 static char *path_in(const char *name)
 {
@@ -342,12 +343,5 @@ int main(void)
 	    cmocka_unit_test(test_dkim_rows),
 	    cmocka_unit_test(test_read_only_mode_cannot_write),
 	};
-	if (!mkdtemp(dir))
-		return 1;
-	int rc = cmocka_run_group_tests(tests, NULL, NULL);
-	char *cmd = xasprintf("rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		rc = 1;
-	free(cmd);
-	return rc;
+	return run_in_tmpdir(tests);
 }
