@@ -56,8 +56,9 @@ int cli_usage(struct cli *cli, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nusage: mailctl %s %s%s%s\n", cli->cmd->name, cli->verb->name,
-	        *cli->verb->args ? " " : "", cli->verb->args);
+	fprintf(stderr, "\nusage: mailctl %s%s%s%s%s\n", cli->cmd->name,
+	        *cli->verb->name ? " " : "", cli->verb->name, *cli->verb->args ? " " : "",
+	        cli->verb->args);
 	return EX_USAGE;
 }
 
@@ -72,8 +73,8 @@ void cli_help_group(FILE *fp, const struct command *cmd)
 
 void cli_help_verb(FILE *fp, const struct command *cmd, const struct verb *verb)
 {
-	fprintf(fp, "usage: mailctl [--config FILE] [--json] %s %s%s%s\n\n%s\n", cmd->name,
-	        verb->name, *verb->args ? " " : "", verb->args, verb->help);
+	fprintf(fp, "usage: mailctl [--config FILE] [--json] %s%s%s%s%s\n\n%s\n", cmd->name,
+	        *verb->name ? " " : "", verb->name, *verb->args ? " " : "", verb->args, verb->help);
 	if (verb->options && verb->options[0]) {
 		fputs("\noptions:\n", fp);
 		for (const char *const *o = verb->options; *o; o++) {

@@ -9,6 +9,7 @@ const struct command commands[] = {
     {"alias", alias_verbs, "Forwarding addresses and catch-alls."},
     {"dkim", dkim_verbs, "DKIM signing keys and their DNS records."},
     {"dns", dns_verbs, "The DNS records each hosted domain needs."},
+    {"apply", apply_verbs, "Render templates/ onto the system (Postfix, Dovecot)."},
     {"config", config_verbs, "The configuration file."},
     {"db", db_verbs, "The account database: create, migrate, inspect."},
     {"audit", audit_verbs, "The log of every change made through mailctl."},

@@ -18,7 +18,6 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-
 static void usage(FILE *fp)
 {
 	fputs("usage: mailctl [--config FILE] [--json] GROUP VERB [ARGS]\n"
@@ -114,6 +113,18 @@ static const struct verb *find_verb(const struct command *cmd, const char *name)
 	return NULL;
 }
 
+/* Help, then privileges and the database, then the verb itself. */
+static int run_verb(struct cli *cli, int argc, char **argv)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			cli_help_verb(stdout, cli->cmd, cli->verb);
+			return EX_OK;
+		}
+	int rc = prepare(cli);
+	return rc != EX_OK ? rc : cli->verb->run(cli, argc, argv);
+}
+
 static int dispatch(struct cli *cli, int argc, char **argv)
 {
 	const struct command *cmd;
@@ -122,6 +133,11 @@ static int dispatch(struct cli *cli, int argc, char **argv)
 	if (!cmd->name)
 		return cli_error(EX_USAGE, "unknown command '%s'; see 'mailctl -h'", argv[0]);
 	cli->cmd = cmd;
+	/* A group whose only verb is nameless is a command by itself. */
+	if (!cmd->verbs[0].name[0]) {
+		cli->verb = &cmd->verbs[0];
+		return run_verb(cli, argc, argv);
+	}
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		cli_help_group(argc < 2 ? stderr : stdout, cmd);
 		return argc < 2 ? EX_USAGE : EX_OK;
@@ -130,13 +146,7 @@ static int dispatch(struct cli *cli, int argc, char **argv)
 	if (!cli->verb)
 		return cli_error(EX_USAGE, "unknown verb '%s %s'; see 'mailctl %s -h'", cmd->name,
 		                 argv[1], cmd->name);
-	for (int i = 2; i < argc && strcmp(argv[i], "--"); i++)
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			cli_help_verb(stdout, cmd, cli->verb);
-			return EX_OK;
-		}
-	int rc = prepare(cli);
-	return rc != EX_OK ? rc : cli->verb->run(cli, argc - 1, argv + 1);
+	return run_verb(cli, argc - 1, argv + 1);
 }
 
 int main(int argc, char **argv)

@@ -79,6 +79,8 @@ static void test_shipped_templates_render(void **state)
 	config_init(&cfg);
 	template_vars_init(&vars);
 	template_vars_from_config(&vars, &cfg);
+	template_vars_set(&vars, "mailhost", "mail.example.org");
+	int with_db = 0;
 	for (size_t d = 0; d < 2; d++) {
 		char *dir = xasprintf("%s/templates/%s", MAILCTL_SRC, dirs[d]);
 		DIR *dh = opendir(dir);
@@ -92,7 +94,7 @@ static void test_shipped_templates_render(void **state)
 			if (template_render_file(path, &vars, &out, &err) < 0)
 				fail_msg("%s", err.msg);
 			assert_null(strstr(out.buf, "{{"));
-			assert_non_null(strstr(out.buf, cfg.database));
+			with_db += strstr(out.buf, cfg.database) != NULL;
 			strbuf_release(&out);
 			free(path);
 			files++;
@@ -101,6 +103,7 @@ static void test_shipped_templates_render(void **state)
 		free(dir);
 	}
 	assert_true(files >= 5);
+	assert_true(with_db >= 5); /* the four Postfix maps and the Dovecot queries */
 	template_vars_release(&vars);
 	config_release(&cfg);
 }
