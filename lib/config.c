@@ -103,6 +103,17 @@ static const struct config_key keys[] = {
             "MTA-STS mode published for hosted domains"),
     KEY("dns.caa_issuer", CONFIG_HOST, "letsencrypt.org", caa_issuer,
         "certificate authority named in the CAA record"),
+    /* Mail service (templates/ for Postfix and Dovecot). */
+    KEY("tls.cert_file", CONFIG_PATH, "/var/lib/mailctl/tls/cert.pem", tls_cert_file,
+        "certificate chain (PEM, leaf first) that Postfix and Dovecot present"),
+    KEY("tls.key_file", CONFIG_PATH, "/var/lib/mailctl/tls/key.pem", tls_key_file,
+        "private key of tls.cert_file (PEM), readable by root only"),
+    KEY("mail.plaintext_ports", CONFIG_BOOL, "false", plaintext_ports,
+        "also open IMAP 143 and POP3 110, where STARTTLS is required before login"),
+    /* DNS check (lib/dnscheck.c). */
+    KEY("dns.resolver", CONFIG_STRING, "", dns_resolver,
+        "resolver 'dns check' asks: ADDR, ADDR:PORT or [IPV6]:PORT; empty means the first "
+        "nameserver in /etc/resolv.conf"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -65,6 +65,12 @@ struct config {
 	char *dmarc_policy; /* dns.dmarc_policy: none | quarantine | reject */
 	char *mta_sts_mode; /* dns.mta_sts_mode: testing | enforce */
 	char *caa_issuer;   /* dns.caa_issuer */
+
+	char *tls_cert_file; /* tls.cert_file */
+	char *tls_key_file;  /* tls.key_file */
+	int plaintext_ports; /* mail.plaintext_ports: IMAP 143 and POP3 110 too */
+
+	char *dns_resolver; /* dns.resolver: "" = the first nameserver in /etc/resolv.conf */
 };
 
 /* The path to use when none is given: $MAILCTL_CONFIG or the built-in one. */

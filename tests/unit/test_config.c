@@ -220,6 +220,7 @@ static const char full_yaml[] = "# mailctl configuration\n"
                                 "mail:\n"
                                 "  vmail_uid: 2000\n"
                                 "  vmail_gid: 2001\n"
+                                "  plaintext_ports: yes\n"
                                 "accounts:\n"
                                 "  default_quota: 500M\n"
                                 "passwords:\n"
@@ -227,7 +228,10 @@ static const char full_yaml[] = "# mailctl configuration\n"
                                 "  argon2_time_cost: 4\n"
                                 "  argon2_memory_kib: 131072\n"
                                 "  argon2_parallelism: 2\n"
-                                "  dictionary_check: no\n";
+                                "  dictionary_check: no\n"
+                                "tls:\n"
+                                "  cert_file: /srv/tls/chain.pem\n"
+                                "  key_file: /srv/tls/key.pem\n";
 
 static void test_full_file(void **state)
 {
@@ -255,6 +259,9 @@ static void test_full_file(void **state)
 	assert_int_equal(cfg.argon2_memory_kib, 131072);
 	assert_int_equal(cfg.argon2_parallelism, 2);
 	assert_false(cfg.password_dictionary_check);
+	assert_true(cfg.plaintext_ports);
+	assert_string_equal(cfg.tls_cert_file, "/srv/tls/chain.pem");
+	assert_string_equal(cfg.tls_key_file, "/srv/tls/key.pem");
 	config_release(&cfg);
 }
 
@@ -649,6 +656,10 @@ static void test_foreach_defaults(void **state)
 	    "dns.dmarc_policy",
 	    "dns.mta_sts_mode",
 	    "dns.caa_issuer",
+	    "tls.cert_file",
+	    "tls.key_file",
+	    "mail.plaintext_ports",
+	    "dns.resolver",
 	};
 	struct seen s = {0};
 	struct config cfg;
@@ -667,6 +678,9 @@ static void test_foreach_defaults(void **state)
 	assert_string_equal(s.values[find_item(&s, "accounts.default_quota")], "2G");
 	assert_string_equal(s.values[find_item(&s, "passwords.dictionary_check")], "true");
 	assert_string_equal(s.values[find_item(&s, "hostname")], "");
+	assert_string_equal(s.values[find_item(&s, "tls.key_file")],
+	                    "/var/lib/mailctl/tls/key.pem");
+	assert_string_equal(s.values[find_item(&s, "mail.plaintext_ports")], "false");
 	config_release(&cfg);
 }
 
@@ -681,8 +695,8 @@ static void test_foreach_changed(void **state)
 	              "accounts:\n  default_quota: 500M\npasswords:\n  dictionary_check: off\n"
 	              "  min_length: 12\n");
 	config_foreach(&cfg, collect, &s);
-	assert_int_equal(s.count, 26);
-	assert_int_equal(s.defaults, 23);
+	assert_int_equal(s.count, 30);
+	assert_int_equal(s.defaults, 27);
 	assert_false(s.is_default[find_item(&s, "hostname")]);
 	assert_string_equal(s.values[find_item(&s, "hostname")], "mx.example.org");
 	assert_false(s.is_default[find_item(&s, "accounts.default_quota")]);
