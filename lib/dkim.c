@@ -147,6 +147,38 @@ int dkim_new_generate(struct dkim_new *k, const char *algorithm, int bits, struc
 	return rc;
 }
 
+int dkim_public_from_file(const char *path, char **public_key, struct mc_error *err)
+{
+	unsigned char *pub = NULL;
+	size_t len;
+	*public_key = NULL;
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return mc_fail(err, MC_EIO, "cannot read key file '%s': %s", path,
+		               mc_strerror(errno));
+	EVP_PKEY *pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	if (!pkey) {
+		ERR_clear_error();
+		return mc_fail(err, MC_EDATA, "key file '%s' holds no private key", path);
+	}
+	int rc = mc_fail(err, MC_EDATA, "key file '%s' holds a key of another algorithm", path);
+	for (size_t i = 0; i < sizeof(algs) / sizeof(algs[0]); i++) {
+		if (!EVP_PKEY_is_a(pkey, algs[i].ossl))
+			continue;
+		if (algs[i].public_key(pkey, &pub, &len) < 0)
+			rc = ssl_fail(err, "derive the public DKIM key");
+		else {
+			*public_key = base64(pub, len);
+			rc = 0;
+		}
+		break;
+	}
+	OPENSSL_free(pub);
+	EVP_PKEY_free(pkey);
+	return rc;
+}
+
 void dkim_new_release(struct dkim_new *k)
 {
 	if (k->pem) {

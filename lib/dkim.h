@@ -60,6 +60,12 @@ void dkim_new_unstore(const struct mc_ctx *ctx, struct dkim_new *k);
 
 void dkim_new_release(struct dkim_new *k);
 
+/* The p= value of the private key in the PEM file 'path', derived as
+ * dkim_new_generate() does it, to check a published record against the
+ * key that signs. Errors: the file unreadable MC_EIO; no key in it, or
+ * one of another algorithm, MC_EDATA. */
+int dkim_public_from_file(const char *path, char **public_key, struct mc_error *err);
+
 /* Check a selector (dot-separated labels of letters, digits and inner
  * hyphens, each 1-63 bytes); '*out' gets it in lowercase. */
 int dkim_selector_normalize(const char *in, char **out, struct mc_error *err);

@@ -1,6 +1,7 @@
-/* mailctl dns records */
+/* mailctl dns records, mailctl dns check */
 #include "cli.h"
 #include "dkim.h"
+#include "dnscheck.h"
 #include "dnsrec.h"
 #include "domain.h"
 #include "netaddr.h"
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 enum format { FMT_ZONE, FMT_TABLE, FMT_JSON };
@@ -70,24 +72,57 @@ static int addresses(const struct config *cfg, struct netaddr_list *v4, struct n
 	return 0;
 }
 
+/* The domains asked for: one (normalised, must exist) or all. */
+static int which_domains(struct cli *cli, const char *arg, struct domain_list *out,
+                         struct mc_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (!arg)
+		return domain_list(&cli->ctx, out, err);
+	out->v = xcalloc(1, sizeof(*out->v));
+	out->alloc = 1;
+	if (domain_show(&cli->ctx, arg, &out->v[0], err) < 0)
+		return -1;
+	out->n = 1;
+	return 0;
+}
+
+/* What both verbs start from: the mail host, its addresses, the domains. */
 struct gathered {
 	char host[256];
 	struct netaddr_list v4, v6;
+	struct domain_list doms;
 };
 
-/* Build the records of one domain into 'out'. */
-static int domain_records(struct cli *cli, struct gathered *g, const char *domain, int host_records,
-                          struct dnsrec_list *out, struct mc_error *err)
+static int gather(struct cli *cli, const char *domain, struct gathered *g, struct mc_error *err)
 {
-	struct dkim_list keys;
-	static const char *const empty[] = {NULL};
-	if (dkim_list(&cli->ctx, domain, &keys, err) < 0)
+	if (mail_host(&cli->cfg, g->host, sizeof(g->host), err) < 0 ||
+	    addresses(&cli->cfg, &g->v4, &g->v6, err) < 0)
 		return -1;
-	struct dnsrec_dkim *dk = xcalloc(keys.n + 1, sizeof(*dk));
-	char **values = xcalloc(keys.n + 1, sizeof(char *));
-	for (size_t i = 0; i < keys.n; i++) {
-		values[i] = dkim_record_value(keys.v[i].algorithm, keys.v[i].public_key);
-		dk[i] = (struct dnsrec_dkim){keys.v[i].selector, values[i]};
+	return which_domains(cli, domain, &g->doms, err);
+}
+
+static void gathered_release(struct gathered *g)
+{
+	domain_list_release(&g->doms);
+	netaddr_list_release(&g->v4);
+	netaddr_list_release(&g->v6);
+}
+
+/* Build the records of one domain into 'out'; '*keys' gets its DKIM keys
+ * (release with dkim_list_release()). */
+static int domain_records(struct cli *cli, const struct gathered *g, const char *domain,
+                          int host_records, struct dkim_list *keys, struct dnsrec_list *out,
+                          struct mc_error *err)
+{
+	static const char *const empty[] = {NULL};
+	if (dkim_list(&cli->ctx, domain, keys, err) < 0)
+		return -1;
+	struct dnsrec_dkim *dk = xcalloc(keys->n + 1, sizeof(*dk));
+	char **values = xcalloc(keys->n + 1, sizeof(char *));
+	for (size_t i = 0; i < keys->n; i++) {
+		values[i] = dkim_record_value(keys->v[i].algorithm, keys->v[i].public_key);
+		dk[i] = (struct dnsrec_dkim){keys->v[i].selector, values[i]};
 	}
 	char *report = xasprintf("postmaster@%s", domain);
 	struct dnsrec_input in = {
@@ -100,17 +135,16 @@ static int domain_records(struct cli *cli, struct gathered *g, const char *domai
 	    .report_address = report,
 	    .mta_sts_mode = cli->cfg.mta_sts_mode,
 	    .dkim = dk,
-	    .ndkim = keys.n,
+	    .ndkim = keys->n,
 	    .caa_issuer = cli->cfg.caa_issuer,
 	    .host_records = host_records,
 	};
 	int rc = dnsrec_build(&in, out, err);
-	for (size_t i = 0; i < keys.n; i++)
+	for (size_t i = 0; i < keys->n; i++)
 		free(values[i]);
 	free(values);
 	free(dk);
 	free(report);
-	dkim_list_release(&keys);
 	return rc;
 }
 
@@ -140,27 +174,11 @@ static void print_rows(struct printer *p, const struct dnsrec_list *l)
 	}
 }
 
-/* The domains asked for: one (normalised, must exist) or all. */
-static int which_domains(struct cli *cli, const char *arg, struct domain_list *out,
-                         struct mc_error *err)
-{
-	memset(out, 0, sizeof(*out));
-	if (!arg)
-		return domain_list(&cli->ctx, out, err);
-	out->v = xcalloc(1, sizeof(*out->v));
-	out->alloc = 1;
-	if (domain_show(&cli->ctx, arg, &out->v[0], err) < 0)
-		return -1;
-	out->n = 1;
-	return 0;
-}
-
 static int dns_cmd_records(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {{"format", required_argument, NULL, 'f'}, {0}};
 	enum format fmt = cli->json ? FMT_JSON : FMT_ZONE;
 	struct gathered g = {0};
-	struct domain_list doms = {0};
 	struct dnsrec_list recs = {0};
 	struct mc_error err;
 	int code, i = cli_getopt(cli, argc, argv, "", opts, on_opt, &fmt, &code);
@@ -168,13 +186,12 @@ static int dns_cmd_records(struct cli *cli, int argc, char **argv)
 		return code;
 	if ((code = cli_args_done(cli, argc - i, 0, 1)) != EX_OK)
 		return code;
-	int rc = mail_host(&cli->cfg, g.host, sizeof(g.host), &err);
-	if (rc == 0)
-		rc = addresses(&cli->cfg, &g.v4, &g.v6, &err);
-	if (rc == 0)
-		rc = which_domains(cli, i < argc ? argv[i] : NULL, &doms, &err);
-	for (size_t d = 0; rc == 0 && d < doms.n; d++)
-		rc = domain_records(cli, &g, doms.v[d].name, d == 0, &recs, &err);
+	int rc = gather(cli, i < argc ? argv[i] : NULL, &g, &err);
+	for (size_t d = 0; rc == 0 && d < g.doms.n; d++) {
+		struct dkim_list keys;
+		rc = domain_records(cli, &g, g.doms.v[d].name, d == 0, &keys, &recs, &err);
+		dkim_list_release(&keys);
+	}
 	if (rc == 0 && fmt == FMT_ZONE)
 		print_zone(&recs);
 	else if (rc == 0) {
@@ -183,10 +200,186 @@ static int dns_cmd_records(struct cli *cli, int argc, char **argv)
 		code = print_end(&cli->out) < 0 ? EX_IOERR : EX_OK;
 	}
 	dnsrec_list_release(&recs);
-	domain_list_release(&doms);
-	netaddr_list_release(&g.v4);
-	netaddr_list_release(&g.v6);
+	gathered_release(&g);
 	return rc < 0 ? cli_fail(&err) : code;
+}
+
+/* ---- dns check ---- */
+
+/* One domain's expected records and keys, as dnscheck_run() takes them. */
+struct checked {
+	struct dkim_list keys;
+	struct dnsrec_list recs;
+	struct dnscheck_key *ck;
+};
+
+static int on_check_opt(int opt, const char *arg, void *ctx)
+{
+	struct mc_error err;
+	(void)opt;
+	if (dnsq_server_parse(arg, ctx, &err) < 0)
+		return cli_error(EX_USAGE,
+		                 "invalid --resolver '%s': use ADDR, ADDR:PORT or "
+		                 "[IPV6]:PORT",
+		                 arg);
+	return EX_OK;
+}
+
+/* The resolver: --resolver, else dns.resolver, else resolv.conf's first. */
+static int pick_resolver(const struct config *cfg, struct dnsq_server *s, struct mc_error *err)
+{
+	if (s->salen)
+		return 0;
+	if (!*cfg->dns_resolver)
+		return dnsq_server_system(NULL, s, err);
+	if (dnsq_server_parse(cfg->dns_resolver, s, err) == 0)
+		return 0;
+	return mc_fail(err, MC_ECONFIG,
+	               "key 'dns.resolver': invalid address '%s': use ADDR, ADDR:PORT or "
+	               "[IPV6]:PORT",
+	               cfg->dns_resolver);
+}
+
+static int check_domain(struct cli *cli, const struct gathered *g, size_t d, struct checked *c,
+                        struct dnscheck_domain *out, struct mc_error *err)
+{
+	const char *name = g->doms.v[d].name;
+	if (domain_records(cli, g, name, d == 0, &c->keys, &c->recs, err) < 0)
+		return -1;
+	c->ck = xcalloc(c->keys.n + 1, sizeof(*c->ck));
+	for (size_t k = 0; k < c->keys.n; k++) {
+		const struct dkim_row *r = &c->keys.v[k];
+		c->ck[k] = (struct dnscheck_key){r->selector, r->algorithm, r->public_key,
+		                                 r->key_file, !strcmp(r->state, "active")};
+	}
+	*out = (struct dnscheck_domain){name, &c->recs, c->ck, c->keys.n};
+	return 0;
+}
+
+static void print_findings(struct printer *p, const struct dnscheck_report *r, int json)
+{
+	print_col(p, "name", "RECORD", CELL_STR);
+	print_col(p, "type", "TYPE", CELL_STR);
+	if (json)
+		print_col(p, "check", "CHECK", CELL_STR);
+	print_col(p, "status", "STATUS", CELL_STR);
+	if (json) {
+		print_col(p, "level", "LEVEL", CELL_STR);
+		print_col(p, "required", "REQUIRED", CELL_BOOL);
+		print_col(p, "validated", "AD", CELL_BOOL);
+	}
+	print_col(p, "detail", "DETAIL", CELL_STR);
+	print_col(p, "fix", "FIX", CELL_STR);
+	if (json) {
+		print_col(p, "expected", "EXPECTED", CELL_STR);
+		print_col(p, "found", "FOUND", CELL_LIST);
+	}
+	for (size_t i = 0; i < r->n; i++) {
+		const struct dnscheck_finding *f = &r->v[i];
+		print_str(p, f->name);
+		print_str(p, f->type);
+		if (json)
+			print_str(p, f->check);
+		print_str(p, dnscheck_status_name(f->status));
+		if (json) {
+			print_str(p, dnscheck_level_name(f->level));
+			print_bool(p, f->required);
+			print_bool(p, f->ad);
+		}
+		print_str(p, f->detail);
+		print_str(p, f->fix);
+		if (json) {
+			print_str(p, f->expected);
+			print_list(p, f->found, f->nfound);
+		}
+	}
+}
+
+/* One line after the table: counts by level, the resolver, the time. */
+static void print_summary_line(const struct dnscheck_report *r, const struct dnsq_server *s,
+                               long ms)
+{
+	size_t n[DNSCHECK_LFAIL + 1] = {0};
+	for (size_t i = 0; i < r->n; i++)
+		n[r->v[i].level]++;
+	printf("\n%zu ok, %zu info, %zu warnings, %zu not answered, %zu failed; %zu queries to %s "
+	       "in %ld ms\n",
+	       n[DNSCHECK_LOK], n[DNSCHECK_LINFO], n[DNSCHECK_LWARN], n[DNSCHECK_LTEMP],
+	       n[DNSCHECK_LFAIL], r->queries, s->text, ms);
+}
+
+static long elapsed_ms(const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+static int run_check(struct cli *cli, struct gathered *g, const struct dnsq_server *server,
+                     struct mc_error *err)
+{
+	static const char *const empty[] = {NULL};
+	struct checked *c = xcalloc(g->doms.n + 1, sizeof(*c));
+	struct dnscheck_domain *doms = xcalloc(g->doms.n + 1, sizeof(*doms));
+	struct dnscheck_report rep = {0};
+	struct timespec t0;
+	int rc = g->doms.n ? 0 : mc_fail(err, MC_EDATA, "no hosted domains to check");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (size_t d = 0; rc == 0 && d < g->doms.n; d++)
+		rc = check_domain(cli, g, d, &c[d], &doms[d], err);
+	struct dnscheck_input in = {
+	    .mailhost = g->host,
+	    .ipv4 = g->v4.v ? (const char *const *)g->v4.v : empty,
+	    .ipv6 = g->v6.v ? (const char *const *)g->v6.v : empty,
+	    .dmarc_policy = cli->cfg.dmarc_policy,
+	    .domains = doms,
+	    .ndomains = g->doms.n,
+	};
+	if (rc == 0)
+		rc = dnscheck_run(&in, server, 0, &rep, err);
+	int code = EX_OK;
+	if (rc == 0) {
+		print_begin(&cli->out, cli->json, 0);
+		print_findings(&cli->out, &rep, cli->json);
+		if (print_end(&cli->out) < 0)
+			code = EX_IOERR;
+		else if (!cli->json)
+			print_summary_line(&rep, server, elapsed_ms(&t0));
+		enum dnscheck_level worst = dnscheck_worst(&rep);
+		if (code == EX_OK)
+			code = worst == DNSCHECK_LFAIL   ? EX_DATAERR
+			       : worst == DNSCHECK_LTEMP ? EX_TEMPFAIL
+			                                 : EX_OK;
+	}
+	for (size_t d = 0; d < g->doms.n; d++) {
+		dkim_list_release(&c[d].keys);
+		dnsrec_list_release(&c[d].recs);
+		free(c[d].ck);
+	}
+	free(c);
+	free(doms);
+	dnscheck_report_release(&rep);
+	return rc < 0 ? -1 : code;
+}
+
+static int dns_cmd_check(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {{"resolver", required_argument, NULL, 'r'}, {0}};
+	struct dnsq_server server = {0};
+	struct gathered g = {0};
+	struct mc_error err;
+	int code, i = cli_getopt(cli, argc, argv, "", opts, on_check_opt, &server, &code);
+	if (i < 0)
+		return code;
+	if ((code = cli_args_done(cli, argc - i, 0, 1)) != EX_OK)
+		return code;
+	int rc = pick_resolver(&cli->cfg, &server, &err);
+	if (rc == 0)
+		rc = gather(cli, i < argc ? argv[i] : NULL, &g, &err);
+	if (rc == 0)
+		rc = run_check(cli, &g, &server, &err);
+	gathered_release(&g);
+	return rc < 0 ? cli_fail(&err) : rc;
 }
 
 static const char *const records_opts[] = {
@@ -194,8 +387,15 @@ static const char *const records_opts[] = {
     NULL,
 };
 
+static const char *const check_opts[] = {
+    "--resolver ADDR[:PORT]\tresolver to ask (default: dns.resolver, else /etc/resolv.conf)",
+    NULL,
+};
+
 const struct verb dns_verbs[] = {
     {"records", dns_cmd_records, CMD_STORE_RO, "[DOMAIN] [--format zone|table|json]",
      "Print every DNS record the domains need, with why each one is there.", records_opts},
+    {"check", dns_cmd_check, CMD_STORE_RO, "[DOMAIN] [--resolver ADDR[:PORT]]",
+     "Check what DNS really holds against the records, with a fix for each problem.", check_opts},
     {0},
 };

@@ -8,7 +8,7 @@ const struct command commands[] = {
     {"user", user_verbs, "Mailbox users: passwords, quotas, enable and disable."},
     {"alias", alias_verbs, "Forwarding addresses and catch-alls."},
     {"dkim", dkim_verbs, "DKIM signing keys and their DNS records."},
-    {"dns", dns_verbs, "The DNS records each hosted domain needs."},
+    {"dns", dns_verbs, "The DNS records each hosted domain needs, and a live check of them."},
     {"apply", apply_verbs, "Render templates/ onto the system (Postfix, Dovecot)."},
     {"config", config_verbs, "The configuration file."},
     {"db", db_verbs, "The account database: create, migrate, inspect."},

@@ -72,4 +72,17 @@ if hostname | grep -q '\.'; then pass; else
 	expect 78 "no FQDN" -- mc --config "$T/nohost.yaml" dns records
 	contains "$T/err" "set 'hostname'" "no FQDN message"
 fi
+
+# dns check: errors caught before any query is sent (the live check runs
+# against real servers in tests/integration/dns_check.sh).
+expect 64 "check: bad --resolver" -- mc dns check example.org --resolver nonsense
+contains "$T/err" "invalid --resolver 'nonsense'" "bad --resolver message"
+expect 64 "check: port 0" -- mc dns check example.org --resolver 192.0.2.53:0
+expect 68 "check: unknown domain" -- mc dns check nowhere.example --resolver 192.0.2.53
+contains "$T/err" "domain 'nowhere.example' does not exist" "check unknown domain message"
+{ cat "$MAILCTL_CONFIG"; printf 'dns:\n  resolver: "ns.example.org"\n'; } >"$T/badresolver.yaml"
+expect 78 "check: bad dns.resolver" -- mc --config "$T/badresolver.yaml" dns check example.org
+contains "$T/err" "key 'dns.resolver': invalid address 'ns.example.org'" "bad dns.resolver message"
+expect 0 "check -h" -- mc dns check -h
+contains "$T/out" "--resolver ADDR[:PORT]" "check -h lists --resolver"
 done_tests

@@ -1,0 +1,200 @@
+/*
+ * dnscheck - what the world sees in DNS, compared with what we publish.
+ *
+ * The expected records are dnsrec_build()'s: the same list 'dns records'
+ * prints is the one checked, so pasting that output gives a clean check.
+ * dnscheck_run() asks a resolver (dnsq.h) for every record of every domain
+ * at once, then for what the answers point at (SPF includes, the names in
+ * PTR records, ...) round by round until nothing new is needed, and turns
+ * it all into findings: one row per record and per evaluation, each with
+ * a status, a level and a one-line fix.
+ *
+ * Levels decide the exit code: FAIL (a required record - MX, the mail
+ * host's A/AAAA, SPF, DKIM of active keys, DMARC - is missing, different
+ * or harmful), TEMP (a required answer could not be obtained: timeout,
+ * SERVFAIL, refused), WARN (a recommended record is not right, or could
+ * not be checked; also an SPF record unlike ours that still passes for
+ * this server within the limits), INFO and OK. A timeout or SERVFAIL is
+ * never reported as missing.
+ *
+ * The evaluators below (SPF, DMARC, record comparison) are pure: they see
+ * DNS only through a dnscheck_lookup_fn, which the unit tests fake.
+ *
+ * Reports own their strings: dnscheck_report_release(). dnscheck_run()
+ * fails only on a local error (MC_EINTERNAL); DNS trouble is findings.
+ */
+#ifndef MAILCTL_DNSCHECK_H
+#define MAILCTL_DNSCHECK_H
+
+#include <ldns/ldns.h>
+#include <stddef.h>
+
+#include "dnsq.h"
+#include "dnsrec.h"
+#include "error.h"
+
+enum dnscheck_status {
+	DNSCHECK_OK,
+	DNSCHECK_MISSING,
+	DNSCHECK_DIFFERENT,
+	DNSCHECK_HARMFUL, /* there, but doing damage: two SPF records, +all, p=none... */
+	DNSCHECK_TIMEOUT,
+	DNSCHECK_SERVFAIL,
+	DNSCHECK_REFUSED,
+	DNSCHECK_ERROR,
+	DNSCHECK_INFO,
+};
+
+enum dnscheck_level {
+	DNSCHECK_LOK,
+	DNSCHECK_LINFO,
+	DNSCHECK_LWARN,
+	DNSCHECK_LTEMP,
+	DNSCHECK_LFAIL
+};
+
+/* "ok", "missing", "different", "harmful", "timeout", "servfail", "refused",
+ * "error", "info"; and "ok", "info", "warn", "tempfail", "fail". */
+const char *dnscheck_status_name(enum dnscheck_status s);
+const char *dnscheck_level_name(enum dnscheck_level l);
+
+struct dnscheck_finding {
+	char *name;        /* owner, absolute */
+	char *type;        /* "TXT", "MX"... */
+	const char *check; /* "record", "spf-lookups", "spf-authorises", "spf-all",
+	                      "dmarc-syntax", "dkim-key", "fcrdns", "dnssec",
+	                      "mta-sts-policy" */
+	enum dnscheck_status status;
+	enum dnscheck_level level;
+	int required;
+	int ad;         /* the answer behind it had the AD bit */
+	char *detail;   /* one line */
+	char *fix;      /* one line; "" when there is nothing to do */
+	char *expected; /* record checks: the value we publish, else NULL */
+	char **found;   /* record checks: the values found */
+	size_t nfound;
+};
+
+struct dnscheck_report {
+	struct dnscheck_finding *v;
+	size_t n, alloc;
+	size_t queries; /* how many DNS queries it took */
+};
+
+/* A DKIM key of the domain, as the database has it. */
+struct dnscheck_key {
+	const char *selector;
+	const char *algorithm;  /* "rsa" or "ed25519" */
+	const char *public_key; /* p= */
+	const char *key_file;   /* the private key, to check p= against */
+	int active;             /* signs now: its record is required */
+};
+
+struct dnscheck_domain {
+	const char *name;                   /* A-label, no final dot */
+	const struct dnsrec_list *expected; /* dnsrec_build() for it */
+	const struct dnscheck_key *keys;
+	size_t nkeys;
+};
+
+struct dnscheck_input {
+	const char *mailhost; /* the name Postfix says in HELO */
+	const char *const *ipv4, *const *ipv6;
+	const char *dmarc_policy; /* configured: none | quarantine | reject */
+	const struct dnscheck_domain *domains;
+	size_t ndomains;
+};
+
+/* Check every domain through the resolver at 'server'; 'timeout_ms' 0
+ * means DNSQ_TIMEOUT_MS, for everything together. */
+int dnscheck_run(const struct dnscheck_input *in, const struct dnsq_server *server, int timeout_ms,
+                 struct dnscheck_report *out, struct mc_error *err);
+
+/* The worst level in 'r' (DNSCHECK_LOK for an empty report). */
+enum dnscheck_level dnscheck_worst(const struct dnscheck_report *r);
+
+void dnscheck_report_release(struct dnscheck_report *r);
+
+/* ---- pure evaluators ---- */
+
+/* What a lookup found: 'status' DNSQ_PENDING means "not yet, ask again
+ * after the next round"; 'rrs' (of the type asked) only with DNSQ_ANSWER. */
+struct dnscheck_answer {
+	enum dnsq_status status;
+	const ldns_rr_list *rrs;
+	int ad;
+};
+typedef void (*dnscheck_lookup_fn)(void *ctx, const char *name, ldns_rr_type type,
+                                   struct dnscheck_answer *out);
+
+/* A TXT record's character-strings joined, as one string (caller frees). */
+char *dnscheck_txt(const ldns_rr *rr);
+
+/* 1 when the found record carries the same data as the expected one: TXT
+ * compared as joined text with runs of blanks as one, other types field
+ * by field in canonical form (names without regard to case). */
+int dnscheck_rr_equal(const struct dnsrec *expected, const ldns_rr *found);
+
+/* OK when one of 'found' equals 'expected', MISSING when 'found' is empty
+ * (or NULL), DIFFERENT otherwise. */
+enum dnscheck_status dnscheck_compare(const struct dnsrec *expected, const ldns_rr_list *found);
+
+enum dnscheck_spf_result {
+	SPF_NONE,
+	SPF_NEUTRAL,
+	SPF_PASS,
+	SPF_FAIL,
+	SPF_SOFTFAIL,
+	SPF_TEMPERROR,
+	SPF_PERMERROR,
+	SPF_PENDING, /* answers still missing */
+};
+const char *dnscheck_spf_result_name(enum dnscheck_spf_result r);
+
+/* RFC 7208 4.6.4: at most 10 terms that cost a DNS lookup (include, a,
+ * mx, ptr, exists, redirect), counted through every include and redirect,
+ * and at most 2 of those lookups finding nothing. */
+#define SPF_MAX_LOOKUPS 10
+#define SPF_MAX_VOID    2
+
+struct dnscheck_spf {
+	int lookups;       /* over the whole tree, every branch */
+	int voids;         /* lookups that found nothing (NXDOMAIN or no data) */
+	char all;          /* qualifier of the top record's 'all': + ? ~ -, or 0 */
+	int has_redirect;  /* the top record ends in redirect= */
+	int pending;       /* answers still to come: evaluate again after them */
+	int tempfail;      /* a lookup timed out or failed */
+	char problem[256]; /* a permanent error (syntax, loop, an include without SPF) */
+};
+
+/* Count the lookups of 'record' (the SPF text of 'domain') and look for
+ * permanent errors, asking 'fn' for what the includes hold. */
+void dnscheck_spf_count(const char *domain, const char *record, dnscheck_lookup_fn fn, void *ctx,
+                        struct dnscheck_spf *out);
+
+/* check_host() of RFC 7208 for the address 'ip' against 'record'. */
+enum dnscheck_spf_result dnscheck_spf_host(const char *domain, const char *record, const char *ip,
+                                           dnscheck_lookup_fn fn, void *ctx);
+
+/* The SPF records among a TXT answer ("v=spf1" then a blank or the end):
+ * their count, and the first in '*first' (caller frees; NULL when none). */
+size_t dnscheck_spf_select(const ldns_rr_list *txt, char **first);
+
+struct dnscheck_dmarc {
+	char p[16], sp[16]; /* "" when absent */
+	char adkim, aspf;   /* 'r' (default) or 's' */
+	int pct;            /* 100 by default */
+	char rua[256];      /* as written */
+	char problem[256];  /* why the record is invalid, "" when valid */
+	char unknown[128];  /* tags receivers will ignore, "" when none */
+};
+
+/* Parse a DMARC record (RFC 7489 6.3): "v=DMARC1" first, then p= with a
+ * known policy, known tags with valid values, none twice. 0 when valid,
+ * -1 with 'problem' set. */
+int dnscheck_dmarc_parse(const char *txt, struct dnscheck_dmarc *out);
+
+/* Policies ordered by strength: none 0, quarantine 1, reject 2, else -1. */
+int dnscheck_dmarc_strength(const char *policy);
+
+#endif

@@ -1,0 +1,120 @@
+/*
+ * dnsq - an asynchronous stub resolver client on ldns.
+ *
+ * Queries are collected with dnsq_add(), then dnsq_run() sends every
+ * pending one at once - one connected, non-blocking UDP socket per query,
+ * so each has its own source port and ID, up to 256 sockets at a time -
+ * and waits for all the answers with poll(). A truncated UDP answer is asked again over TCP.
+ * Unanswered UDP queries are sent again after 0.5 s, 1.5 s, ... until the deadline.
+ *
+ * The timeout is overall: the deadline is set by the first dnsq_run() and
+ * later runs (queries added after looking at earlier answers) share it, so
+ * a resolver that never answers costs 'timeout_ms' once, not per round.
+ *
+ * Every query asks for recursion (RD) and DNSSEC records (EDNS0 with DO,
+ * 1232-byte UDP payload, the size DNS Flag Day 2020 settled on); the AD bit of the answer
+ * is reported. With 'cd' set the query also carries CD (checking
+ * disabled), to tell a bogus DNSSEC zone from a broken one.
+ *
+ * Each query ends in one status. ANSWER means NOERROR with at least one
+ * record of the asked type in the answer section (after any CNAME chain);
+ * 'rrs' holds those records. Replies that do not match the query (ID,
+ * question) are ignored, like a spoofed packet would be.
+ *
+ * The struct dnsq owns its queries, their packets and record lists; all
+ * are freed by dnsq_release(). Errors: a bad server address MC_EUSAGE
+ * (for --resolver) or MC_ECONFIG (resolv.conf); dnsq_run() itself fails
+ * only when poll() does (MC_EINTERNAL) - trouble with one query (a socket
+ * that cannot be made, ICMP refused) ends that query as DNSQ_ERROR.
+ */
+#ifndef MAILCTL_DNSQ_H
+#define MAILCTL_DNSQ_H
+
+#include <ldns/ldns.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "error.h"
+
+/* How long dnsq_run() waits for everything, unless told otherwise. */
+#define DNSQ_TIMEOUT_MS 2000
+
+enum dnsq_status {
+	DNSQ_PENDING,  /* not run yet, or under way */
+	DNSQ_ANSWER,   /* NOERROR with records of the type asked */
+	DNSQ_NODATA,   /* NOERROR, the name exists but not with that type */
+	DNSQ_NXDOMAIN, /* the name does not exist */
+	DNSQ_SERVFAIL, /* the resolver could not get an answer (or DNSSEC failed) */
+	DNSQ_REFUSED,  /* the resolver will not answer us */
+	DNSQ_TIMEOUT,  /* no answer before the deadline */
+	DNSQ_ERROR,    /* anything else: another rcode, ICMP, a bad reply; see 'why' */
+};
+
+/* "answer", "nodata", "nxdomain", "servfail", "refused", "timeout", "error" */
+const char *dnsq_status_name(enum dnsq_status s);
+
+struct dnsq_server {
+	struct sockaddr_storage sa;
+	socklen_t salen;
+	char text[64]; /* "192.0.2.53:53", "[2001:db8::53]:53" */
+};
+
+/* "ADDR", "ADDR:PORT", "V6ADDR" or "[V6ADDR]:PORT" (port 53 by default). */
+int dnsq_server_parse(const char *spec, struct dnsq_server *out, struct mc_error *err);
+
+/* The first 'nameserver' of a resolv.conf(5) file ('path' NULL means
+ * /etc/resolv.conf). */
+int dnsq_server_system(const char *path, struct dnsq_server *out, struct mc_error *err);
+
+enum dnsq_io { DNSQ_IO_NONE, DNSQ_IO_UDP, DNSQ_IO_TCP_CONNECT, DNSQ_IO_TCP_SEND, DNSQ_IO_TCP_RECV };
+
+struct dnsq_query {
+	char *name; /* as given, absolute or not */
+	ldns_rr_type type;
+	int cd;
+
+	enum dnsq_status status;
+	ldns_pkt *pkt;     /* the reply, for every status but TIMEOUT/ERROR */
+	ldns_rr_list *rrs; /* ANSWER: the records of 'type'; else NULL */
+	int ad;            /* the reply had the AD bit: the resolver validated it */
+	int tcp;           /* the answer came over TCP after truncation */
+	char why[128];     /* ERROR: what went wrong */
+
+	/* private to dnsq.c */
+	enum dnsq_io io;
+	int fd;
+	uint16_t id;
+	uint8_t *wire;   /* the query, with a 2-byte length prefix for TCP */
+	size_t wirelen;  /* without the prefix */
+	uint8_t *buf;    /* TCP: the reply being read */
+	size_t got, off; /* TCP: bytes read / bytes of the query sent */
+	long long next_send_ms;
+	int sends;
+};
+
+struct dnsq {
+	struct dnsq_server server;
+	int timeout_ms;       /* 0: DNSQ_TIMEOUT_MS */
+	struct dnsq_query *v; /* indexes stay valid; pointers may not across dnsq_add() */
+	size_t n, alloc;
+	long long deadline_ms; /* set by the first dnsq_run() */
+};
+
+/* 'd' with 'server' and the default timeout. */
+void dnsq_init(struct dnsq *d, const struct dnsq_server *server);
+
+/* Queue a query; returns its index. The same name, type and cd again
+ * gives the existing index. */
+size_t dnsq_add(struct dnsq *d, const char *name, ldns_rr_type type, int cd);
+
+/* Index of a queued query, or -1. */
+long dnsq_find(const struct dnsq *d, const char *name, ldns_rr_type type, int cd);
+
+/* Send every pending query and wait for them all, or the deadline. */
+int dnsq_run(struct dnsq *d, struct mc_error *err);
+
+void dnsq_release(struct dnsq *d);
+
+#endif
