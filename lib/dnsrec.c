@@ -3,7 +3,11 @@
 #include "xalloc.h"
 
 #include <ldns/ldns.h>
+#include <errno.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -328,4 +332,32 @@ void dnsrec_list_release(struct dnsrec_list *l)
 	}
 	free(l->v);
 	memset(l, 0, sizeof(*l));
+}
+
+int dnsrec_tlsa_from_key(const char *key_file, char hex[65], struct mc_error *err)
+{
+	FILE *f = fopen(key_file, "re");
+	if (!f)
+		return mc_fail(err, MC_EIO, "cannot read TLS key '%s': %s", key_file,
+		               mc_strerror(errno));
+	EVP_PKEY *key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	if (!key) {
+		rewind(f);
+		key = PEM_read_PUBKEY(f, NULL, NULL, NULL);
+	}
+	fclose(f);
+	if (!key)
+		return mc_fail(err, MC_EDATA, "'%s' holds no PEM key", key_file);
+	unsigned char *der = NULL, md[32];
+	unsigned int mdlen = 0;
+	int len = i2d_PUBKEY(key, &der);
+	EVP_PKEY_free(key);
+	if (len <= 0 || !EVP_Digest(der, (size_t)len, md, &mdlen, EVP_sha256(), NULL)) {
+		OPENSSL_free(der);
+		return mc_fail(err, MC_EINTERNAL, "cannot hash the public key of '%s'", key_file);
+	}
+	OPENSSL_free(der);
+	for (unsigned int i = 0; i < mdlen; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	return 0;
 }

@@ -39,8 +39,8 @@ struct dnsrec_input {
 	const char *caa_issuer;       /* "letsencrypt.org" */
 	const char *caa_accounturi;   /* RFC 8657, or NULL */
 	const char *tlsa_spki_sha256; /* hex SHA-256 of the served key's SPKI, or NULL */
-	int host_records; /* also the mail host's own: A, AAAA, HELO SPF, null MX,
-	                     TLSA, PTR (once, when several domains are printed) */
+	int host_records;             /* also the mail host's own: A, AAAA, HELO SPF, null MX,
+	                                 TLSA, PTR (once, when several domains are printed) */
 };
 
 struct dnsrec {
@@ -73,6 +73,11 @@ int dnsrec_build(const struct dnsrec_input *in, struct dnsrec_list *out, struct 
  * 'value' keeps the text whole, for web DNS panels. */
 int dnsrec_txt(struct dnsrec_list *out, const char *owner, uint32_t ttl, const char *txt,
                const char *purpose, struct mc_error *err);
+
+/* The DANE-EE SPKI SHA-256 (TLSA 3 1 1) of the key in 'key_file' (PEM,
+ * private or public), as 64 hex digits. MC_EIO when it cannot be read,
+ * MC_EDATA when it holds no key. */
+int dnsrec_tlsa_from_key(const char *key_file, char hex[65], struct mc_error *err);
 
 void dnsrec_list_release(struct dnsrec_list *l);
 

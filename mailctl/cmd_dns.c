@@ -92,13 +92,18 @@ struct gathered {
 	char host[256];
 	struct netaddr_list v4, v6;
 	struct domain_list doms;
+	char tlsa[65]; /* "" until the TLS key exists (mailctl setup makes it) */
 };
 
 static int gather(struct cli *cli, const char *domain, struct gathered *g, struct mc_error *err)
 {
+	struct mc_error no_key;
 	if (mail_host(&cli->cfg, g->host, sizeof(g->host), err) < 0 ||
 	    addresses(&cli->cfg, &g->v4, &g->v6, err) < 0)
 		return -1;
+	/* The key survives certificate renewals, so its TLSA does too. */
+	if (dnsrec_tlsa_from_key(cli->cfg.tls_key_file, g->tlsa, &no_key) < 0)
+		g->tlsa[0] = '\0';
 	return which_domains(cli, domain, &g->doms, err);
 }
 
@@ -137,6 +142,7 @@ static int domain_records(struct cli *cli, const struct gathered *g, const char 
 	    .dkim = dk,
 	    .ndkim = keys->n,
 	    .caa_issuer = cli->cfg.caa_issuer,
+	    .tlsa_spki_sha256 = g->tlsa[0] ? g->tlsa : NULL,
 	    .host_records = host_records,
 	};
 	int rc = dnsrec_build(&in, out, err);

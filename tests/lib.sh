@@ -44,6 +44,9 @@ passwords:
   # cheap hashing keeps the tests fast; production uses the defaults
   argon2_time_cost: 1
   argon2_memory_kib: 1024
+tls:
+  cert_file: $T/tls/cert.pem
+  key_file: $T/tls/key.pem
 YAML
 	for line in "$@"; do printf '%s\n' "$line" >>"$MAILCTL_CONFIG"; done
 	"$MAILCTL" db init >/dev/null

@@ -62,6 +62,15 @@ assert all(set(r) == {"name", "type", "ttl", "value", "purpose", "provider"} for
 assert any(r["type"] == "PTR" and r["provider"] for r in d)
 PY
 
+# DANE: once the TLS key exists, TLSA 3 1 1 carries the SHA-256 of its
+# public key, as OpenSSL computes it independently.
+mkdir -p "$T/tls"
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/tls/key.pem" 2>/dev/null
+want=$(openssl pkey -in "$T/tls/key.pem" -pubout -outform DER | sha256sum | cut -d' ' -f1)
+expect 0 "dns records with a TLS key" -- mc dns records example.org
+contains "$T/out" "_25._tcp.mail.example.org."$'\t'"3600"$'\t'"IN"$'\t'"TLSA"$'\t'"3 1 1 $want" "TLSA 3 1 1 of the key"
+rm -f "$T/tls/key.pem"
+
 # Errors: unknown domain, bad format, no usable host name or address.
 expect 68 "unknown domain" -- mc dns records nowhere.example
 contains "$T/err" "domain 'nowhere.example' does not exist" "unknown domain message"
