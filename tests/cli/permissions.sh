@@ -4,12 +4,24 @@
 # even when the file itself would let them write; reading needs only a
 # readable file. A database on a read-only mount is refused with 74.
 #
-# Runs as root: it switches to 'nobody' with setpriv, may create the
+# Runs as root: it switches to 'nobody' with setpriv, may create (behind a
+# private overlay of /etc, see below) the
 # system group and user 'mailctl' (and removes them again if it did; the
 # user's primary group is nogroup, so removing it never takes the group
 # 'mailctl' along), and makes the
 # instance read-only inside a private mount namespace (unshare), which
 # takes the mount with it when it ends.
+# The user and group it may create must not reach the machine: run again
+# in a private mount namespace with /etc behind an overlay whose writes
+# live in a tmpfs and vanish with the namespace.
+if [ -z "${MAILCTL_PRIVATE_ETC:-}" ] && [ "$(id -u)" = 0 ]; then
+	export MAILCTL_PRIVATE_ETC=1
+	exec unshare --mount --propagation private bash -c '
+		mount -t tmpfs mailctl-etc /mnt && mkdir /mnt/u /mnt/w &&
+		mount -t overlay -o lowerdir=/etc,upperdir=/mnt/u,workdir=/mnt/w mailctl-etc /etc ||
+			{ echo "FAIL: cannot put /etc behind a private overlay" >&2; exit 1; }
+		exec bash "$0"' "$0"
+fi
 source "$MAILCTL_SRC/tests/lib.sh"
 # Every assertion counts its own failure; go on after one so that a run
 # reports all of them (done_tests sets the exit status).
