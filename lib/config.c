@@ -24,6 +24,9 @@
 #ifndef MAILCTL_TEMPLATEDIR
 #define MAILCTL_TEMPLATEDIR "/usr/local/share/mailctl/templates"
 #endif
+#ifndef MAILCTL_DNSBL_FILE
+#define MAILCTL_DNSBL_FILE "/usr/local/share/mailctl/dnsbl.yaml"
+#endif
 
 /* A configuration file is a few KiB; anything this big is a mistake. */
 #define CONFIG_MAX_BYTES (1024 * 1024)
@@ -114,6 +117,9 @@ static const struct config_key keys[] = {
     KEY("dns.resolver", CONFIG_STRING, "", dns_resolver,
         "resolver 'dns check' asks: ADDR, ADDR:PORT or [IPV6]:PORT; empty means the first "
         "nameserver in /etc/resolv.conf"),
+    /* DNS blocklists (lib/dnsbl.c). */
+    KEY("blacklist.zones_file", CONFIG_PATH, MAILCTL_DNSBL_FILE, dnsbl_file,
+        "table of the DNS blocklists 'blacklist check' asks (zone, codes, delisting URL)"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

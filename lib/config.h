@@ -71,6 +71,8 @@ struct config {
 	int plaintext_ports; /* mail.plaintext_ports: IMAP 143 and POP3 110 too */
 
 	char *dns_resolver; /* dns.resolver: "" = the first nameserver in /etc/resolv.conf */
+
+	char *dnsbl_file; /* blacklist.zones_file: the DNSBL table (data/dnsbl.yaml) */
 };
 
 /* The path to use when none is given: $MAILCTL_CONFIG or the built-in one. */

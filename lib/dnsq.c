@@ -480,3 +480,17 @@ void dnsq_release(struct dnsq *d)
 	free(d->v);
 	memset(d, 0, sizeof(*d));
 }
+
+int dnsq_server_choose(const char *configured, struct dnsq_server *out, struct mc_error *err)
+{
+	if (out->salen)
+		return 0;
+	if (!*configured)
+		return dnsq_server_system(NULL, out, err);
+	if (dnsq_server_parse(configured, out, err) == 0)
+		return 0;
+	return mc_fail(err, MC_ECONFIG,
+	               "key 'dns.resolver': invalid address '%s': use ADDR, ADDR:PORT or "
+	               "[IPV6]:PORT",
+	               configured);
+}

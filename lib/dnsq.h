@@ -68,6 +68,11 @@ int dnsq_server_parse(const char *spec, struct dnsq_server *out, struct mc_error
  * /etc/resolv.conf). */
 int dnsq_server_system(const char *path, struct dnsq_server *out, struct mc_error *err);
 
+/* The resolver to use: 'out' as already set (from --resolver), else
+ * 'configured' (dns.resolver) when not empty, else the system's. A bad
+ * 'configured' value is MC_ECONFIG naming the key. */
+int dnsq_server_choose(const char *configured, struct dnsq_server *out, struct mc_error *err);
+
 enum dnsq_io { DNSQ_IO_NONE, DNSQ_IO_UDP, DNSQ_IO_TCP_CONNECT, DNSQ_IO_TCP_SEND, DNSQ_IO_TCP_RECV };
 
 struct dnsq_query {

@@ -7,6 +7,7 @@
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -108,4 +109,20 @@ void netaddr_list_release(struct netaddr_list *l)
 		free(l->v[i]);
 	free(l->v);
 	memset(l, 0, sizeof(*l));
+}
+
+int netaddr_server(const char *conf4, const char *conf6, struct netaddr_list *v4,
+                   struct netaddr_list *v6, struct mc_error *err)
+{
+	const char *conf[] = {conf4, conf6};
+	struct netaddr_list *lists[] = {v4, v6};
+	char word[64];
+	for (int i = 0; i < 2; i++)
+		for (const char *p = conf[i] + strspn(conf[i], ", "); *p; p += strspn(p, ", ")) {
+			size_t n = strcspn(p, ", ");
+			snprintf(word, sizeof(word), "%.*s", (int)n, p);
+			netaddr_list_add(lists[i], word);
+			p += n;
+		}
+	return v4->n || v6->n ? 0 : netaddr_detect(v4, v6, err);
 }

@@ -28,6 +28,12 @@ int netaddr_is_public(const char *s);
  * each sorted and without repeats. */
 int netaddr_detect(struct netaddr_list *v4, struct netaddr_list *v6, struct mc_error *err);
 
+/* The addresses this server uses: those listed in 'conf4' and 'conf6'
+ * (network.ipv4/ipv6: separated by commas or spaces), else the detected
+ * ones. Finding none is not an error here. */
+int netaddr_server(const char *conf4, const char *conf6, struct netaddr_list *v4,
+                   struct netaddr_list *v6, struct mc_error *err);
+
 void netaddr_list_add(struct netaddr_list *l, const char *addr);
 void netaddr_list_release(struct netaddr_list *l);
 

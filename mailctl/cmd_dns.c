@@ -51,19 +51,7 @@ static int mail_host(const struct config *cfg, char *buf, size_t size, struct mc
 static int addresses(const struct config *cfg, struct netaddr_list *v4, struct netaddr_list *v6,
                      struct mc_error *err)
 {
-	const char *conf[] = {cfg->ipv4, cfg->ipv6};
-	struct netaddr_list *lists[] = {v4, v6};
-	char word[64];
-	for (int i = 0; i < 2; i++)
-		for (const char *p = conf[i] + strspn(conf[i], ", "); *p; p += strspn(p, ", ")) {
-			size_t n = strcspn(p, ", ");
-			snprintf(word, sizeof(word), "%.*s", (int)n, p);
-			netaddr_list_add(lists[i], word);
-			p += n;
-		}
-	if (v4->n || v6->n)
-		return 0;
-	if (netaddr_detect(v4, v6, err) < 0)
+	if (netaddr_server(cfg->ipv4, cfg->ipv6, v4, v6, err) < 0)
 		return -1;
 	if (!v4->n && !v6->n)
 		return mc_fail(err, MC_ECONFIG,
@@ -232,20 +220,6 @@ static int on_check_opt(int opt, const char *arg, void *ctx)
 }
 
 /* The resolver: --resolver, else dns.resolver, else resolv.conf's first. */
-static int pick_resolver(const struct config *cfg, struct dnsq_server *s, struct mc_error *err)
-{
-	if (s->salen)
-		return 0;
-	if (!*cfg->dns_resolver)
-		return dnsq_server_system(NULL, s, err);
-	if (dnsq_server_parse(cfg->dns_resolver, s, err) == 0)
-		return 0;
-	return mc_fail(err, MC_ECONFIG,
-	               "key 'dns.resolver': invalid address '%s': use ADDR, ADDR:PORT or "
-	               "[IPV6]:PORT",
-	               cfg->dns_resolver);
-}
-
 static int check_domain(struct cli *cli, const struct gathered *g, size_t d, struct checked *c,
                         struct dnscheck_domain *out, struct mc_error *err)
 {
@@ -379,7 +353,7 @@ static int dns_cmd_check(struct cli *cli, int argc, char **argv)
 		return code;
 	if ((code = cli_args_done(cli, argc - i, 0, 1)) != EX_OK)
 		return code;
-	int rc = pick_resolver(&cli->cfg, &server, &err);
+	int rc = dnsq_server_choose(cli->cfg.dns_resolver, &server, &err);
 	if (rc == 0)
 		rc = gather(cli, i < argc ? argv[i] : NULL, &g, &err);
 	if (rc == 0)

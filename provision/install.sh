@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # provision/install.sh - install mailctl on a Debian 12 machine (root).
 #
+# Usage: bash provision/install.sh [--hostname FQDN] [--domain DOMAIN] [--admin ADDR]
+# (the arguments go to 'mailctl setup'; see 'mailctl setup -h').
+#
 # Idempotent: each step checks before it changes anything, and a second run
 # on an installed machine reports that nothing changed. Steps:
 #   1 packages  2 build  3 install  4 system users  5 directories
-#   6 configuration  7 database
+#   6 configuration  7 database  8 mailctl setup  9 start the servers
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 cd "$src"
@@ -16,6 +19,7 @@ CONF=$CONF_DIR/mailctl.yaml
 STATE_DIR=/var/lib/mailctl
 MAIL_ROOT=/var/mail/vhosts
 ARCHIVE_ROOT=/var/mail/archive
+install_args="$*"
 start=$(date +%s)
 step_no=0
 step_name=""
@@ -24,12 +28,12 @@ changed=0
 step() {
 	step_no=$((step_no + 1))
 	step_name=$1
-	printf '[%d/7] %-28s (+%ds)\n' "$step_no" "$step_name" $(($(date +%s) - start))
+	printf '[%d/9] %-28s (+%ds)\n' "$step_no" "$step_name" $(($(date +%s) - start))
 }
 did() { echo "      $*"; changed=$((changed + 1)); }
 on_error() {
 	echo "install.sh: step $step_no ($step_name) failed." >&2
-	echo "Fix the error above and run 'bash provision/install.sh' again; finished steps are skipped." >&2
+	echo "Fix the error above and run 'bash provision/install.sh${install_args:+ $install_args}' again; finished steps are skipped." >&2
 }
 trap on_error ERR
 
@@ -106,12 +110,11 @@ ensure_dir "$MAIL_ROOT" 770 vmail:vmail
 ensure_dir "$ARCHIVE_ROOT" 700 vmail:vmail
 
 step "configuration"
+# 'mailctl setup' (step 8) adds hostname and admin_address.
 if [ ! -f "$CONF" ]; then
-	host=$(hostname -f 2>/dev/null || hostname)
 	umask 027
 	cat >"$CONF" <<YAML
 # mailctl configuration; 'mailctl config show' lists every key and default.
-hostname: $host
 paths:
   database: $STATE_DIR/mailctl.db
   key_dir: $STATE_DIR/keys
@@ -147,6 +150,20 @@ for u in postfix dovecot; do
 	fi
 done
 
+step "mailctl setup"
+# Domain, admin user (its password is printed once), certificate, apply.
+setup_out=$("$PREFIX/sbin/mailctl" --config "$CONF" setup "$@")
+if ! grep -q '^nothing changed' <<<"$setup_out"; then
+	sed 's/^/      /' <<<"$setup_out"
+	changed=$((changed + 1))
+fi
+
+step "start the mail servers"
+if ! "$PREFIX/sbin/mailctl" --config "$CONF" service status >/dev/null 2>&1; then
+	"$PREFIX/sbin/mailctl" --config "$CONF" service start >/dev/null
+	did "started Dovecot and Postfix"
+fi
+
 trap - ERR
 echo
 if [ "$changed" -eq 0 ]; then
@@ -155,8 +172,7 @@ else
 	echo "mailctl installed in $(($(date +%s) - start))s ($changed changes)."
 fi
 cat <<TXT
-Next: add your domain and first user, e.g.
-  mailctl domain add example.org --admin you@elsewhere.example
-  mailctl user add you@example.org --admin
+Next: publish the DNS records ('mailctl dns records DOMAIN') and add users, e.g.
+  mailctl user add you@example.org
 See 'man 8 mailctl' and INSTALL.md for DNS, PTR and firewall setup.
 TXT

@@ -14,6 +14,7 @@
 # No address outside 192.0.2.0/24 and 2001:db8::/32 is ever contacted.
 source "$MAILCTL_SRC/tests/lib.sh"
 source "$MAILCTL_SRC/tests/integration/lib/hosts.sh"
+source "$MAILCTL_SRC/tests/integration/lib/dns.sh"
 
 for pkg in nsd unbound ldnsutils knot-dnsutils openssl python3 iproute2 util-linux; do
 	if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed'; then
@@ -70,22 +71,9 @@ write_reverse() { # PTR-TARGET-FOR-IPV4
 	} >"$NS/rev6.zone"
 }
 
-cat >"$NS/nsd.conf" <<EOF
-server:
-	ip-address: 127.0.0.1@5353
-	username: ""
-	chroot: ""
-	zonesdir: "$NS"
-	database: ""
-	zonelistfile: "$NS/zone.list"
-	xfrdfile: "$NS/xfrd.state"
-	xfrdir: "$NS"
-	pidfile: "$NS/nsd.pid"
-	logfile: "$NS/nsd.log"
-	server-count: 1
-	verbosity: 1
-remote-control:
-	control-enable: no
+{
+nsd_server_conf "$NS"
+cat <<EOF
 zone:
 	name: example.org
 	zonefile: "$NS/example.org.zone"
@@ -96,6 +84,7 @@ zone:
 	name: 8.b.d.0.1.0.0.2.ip6.arpa
 	zonefile: "$NS/rev6.zone"
 EOF
+} >"$NS/nsd.conf"
 
 # unbound.conf, with a trust anchor file when one is given.
 write_unbound() { # [ANCHOR]

@@ -660,6 +660,7 @@ static void test_foreach_defaults(void **state)
 	    "tls.key_file",
 	    "mail.plaintext_ports",
 	    "dns.resolver",
+	    "blacklist.zones_file",
 	};
 	struct seen s = {0};
 	struct config cfg;
@@ -695,8 +696,8 @@ static void test_foreach_changed(void **state)
 	              "accounts:\n  default_quota: 500M\npasswords:\n  dictionary_check: off\n"
 	              "  min_length: 12\n");
 	config_foreach(&cfg, collect, &s);
-	assert_int_equal(s.count, 30);
-	assert_int_equal(s.defaults, 27);
+	assert_int_equal(s.count, 31);
+	assert_int_equal(s.defaults, 28);
 	assert_false(s.is_default[find_item(&s, "hostname")]);
 	assert_string_equal(s.values[find_item(&s, "hostname")], "mx.example.org");
 	assert_false(s.is_default[find_item(&s, "accounts.default_quota")]);

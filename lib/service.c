@@ -1,0 +1,186 @@
+/* Start, stop and query Postfix and Dovecot (see service.h). */
+#include "service.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+const char *const service_names[SERVICE_COUNT] = {"dovecot", "postfix"};
+
+/* How long start and stop wait for a server to come up or go away. */
+#define SERVICE_WAIT_MS 10000
+
+/* Run argv with stdout and stderr captured into 'out' (NULL: discarded);
+ * the exit status, or -1 when it could not run. The output goes to a
+ * memory file, not a pipe: a server that daemonises keeps its copy open,
+ * and reading a pipe to its end would wait for the server to exit. */
+static int run(char *const argv[], struct strbuf *out)
+{
+	int status, fd = memfd_create("mailctl-service", MFD_CLOEXEC);
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	char buf[4096];
+	ssize_t n;
+	if (fd < 0)
+		return -1;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, fd, 1);
+	posix_spawn_file_actions_adddup2(&fa, fd, 2);
+	int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0 || waitpid(pid, &status, 0) < 0) {
+		close(fd);
+		return -1;
+	}
+	if (out && lseek(fd, 0, SEEK_SET) == 0)
+		while ((n = read(fd, buf, sizeof(buf))) > 0 && out->len < 65536)
+			strbuf_add(out, buf, (size_t)n);
+	close(fd);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Run argv; on failure its output (or why it did not run) is the error. */
+static int run_ok(char *const argv[], struct mc_error *err)
+{
+	struct strbuf out = STRBUF_INIT;
+	int status = run(argv, &out);
+	strbuf_rtrim(&out);
+	int rc = status == 0
+	             ? 0
+	             : mc_fail(err, MC_EUNAVAIL, "'%s %s' failed: %s", argv[0],
+	                       argv[1] ? argv[1] : "", status < 0 ? "cannot run it" : out.buf);
+	strbuf_release(&out);
+	return rc;
+}
+
+int service_use_systemd(void)
+{
+	struct stat sb;
+	return stat("/run/systemd/system", &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+/* Dovecot's master process is alive: base_dir/master.pid names it. */
+static int dovecot_running(const struct config *cfg)
+{
+	struct strbuf out = STRBUF_INIT;
+	char *conf = xasprintf("%s/dovecot.conf", cfg->dovecot_dir);
+	char *argv[] = {"doveconf", "-c", conf, "-h", "base_dir", NULL};
+	int running = 0;
+	if (run(argv, &out) == 0) {
+		strbuf_rtrim(&out);
+		char *pidfile = xasprintf("%s/master.pid", out.buf);
+		FILE *f = fopen(pidfile, "re");
+		long pid;
+		if (f && fscanf(f, "%ld", &pid) == 1 && pid > 0)
+			running = kill((pid_t)pid, 0) == 0 || errno == EPERM;
+		if (f)
+			fclose(f);
+		free(pidfile);
+	}
+	strbuf_release(&out);
+	free(conf);
+	return running;
+}
+
+int service_running(const struct config *cfg, int i)
+{
+	char *unit[] = {"systemctl", "is-active", "--quiet", (char *)service_names[i], NULL};
+	char *pf[] = {"postfix", "-c", cfg->postfix_dir, "status", NULL};
+	if (service_use_systemd())
+		return run(unit, NULL) == 0;
+	return i == 0 ? dovecot_running(cfg) : run(pf, NULL) == 0;
+}
+
+/* Poll until service i is (or is no longer) running. */
+static int wait_state(const struct config *cfg, int i, int want, struct mc_error *err)
+{
+	struct timespec tick = {0, 100 * 1000 * 1000};
+	for (int ms = 0; ms < SERVICE_WAIT_MS; ms += 100) {
+		if (service_running(cfg, i) == want)
+			return 0;
+		nanosleep(&tick, NULL);
+	}
+	return mc_fail(err, MC_ETEMP, "%s did not %s within %d s", service_names[i],
+	               want ? "start" : "stop", SERVICE_WAIT_MS / 1000);
+}
+
+/* Start service i directly, without systemd. */
+static int start_direct(const struct config *cfg, int i, struct mc_error *err)
+{
+	char *conf = xasprintf("%s/dovecot.conf", cfg->dovecot_dir);
+	char *dovecot[] = {"dovecot", "-c", conf, NULL};
+	/* Copies /etc/hosts, resolv.conf and NSS files into the chroot. */
+	char *instance[] = {"/usr/lib/postfix/configure-instance.sh", "-", NULL};
+	char *aliases[] = {"newaliases", "-C", cfg->postfix_dir, NULL};
+	char *postfix[] = {"postfix", "-c", cfg->postfix_dir, "start", NULL};
+	int rc = i == 0 ? run_ok(dovecot, err)
+	         : run_ok(instance, err) < 0 || run_ok(aliases, err) < 0 || run_ok(postfix, err) < 0
+	             ? -1
+	             : 0;
+	free(conf);
+	return rc;
+}
+
+static int stop_direct(const struct config *cfg, int i, struct mc_error *err)
+{
+	char *conf = xasprintf("%s/dovecot.conf", cfg->dovecot_dir);
+	char *dovecot[] = {"doveadm", "-c", conf, "stop", NULL};
+	char *postfix[] = {"postfix", "-c", cfg->postfix_dir, "stop", NULL};
+	int rc = run_ok(i == 0 ? dovecot : postfix, err);
+	free(conf);
+	return rc;
+}
+
+/* Bring service i to state 'want' (1 running) unless it is there. */
+static int change(const struct config *cfg, int i, int want, int *changed, struct mc_error *err)
+{
+	char *unit[] = {"systemctl", want ? "start" : "stop", (char *)service_names[i], NULL};
+	*changed = 0;
+	if (service_running(cfg, i) == want)
+		return 0;
+	int rc = service_use_systemd() ? run_ok(unit, err)
+	         : want                ? start_direct(cfg, i, err)
+	                               : stop_direct(cfg, i, err);
+	if (rc == 0)
+		rc = wait_state(cfg, i, want, err);
+	*changed = rc == 0;
+	return rc;
+}
+
+int service_start(const struct config *cfg, int changed[SERVICE_COUNT], struct mc_error *err)
+{
+	int dummy[SERVICE_COUNT] = {0};
+	int *c = changed ? changed : dummy;
+	for (int i = 0; i < SERVICE_COUNT; i++)
+		c[i] = 0;
+	for (int i = 0; i < SERVICE_COUNT; i++)
+		if (change(cfg, i, 1, &c[i], err) < 0)
+			return -1;
+	return 0;
+}
+
+int service_stop(const struct config *cfg, int changed[SERVICE_COUNT], struct mc_error *err)
+{
+	int dummy[SERVICE_COUNT] = {0};
+	int *c = changed ? changed : dummy;
+	for (int i = 0; i < SERVICE_COUNT; i++)
+		c[i] = 0;
+	for (int i = SERVICE_COUNT - 1; i >= 0; i--)
+		if (change(cfg, i, 0, &c[i], err) < 0)
+			return -1;
+	return 0;
+}

@@ -1,0 +1,83 @@
+/* mailctl service start|stop|status */
+#include "cli.h"
+#include "service.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <sysexits.h>
+
+static int no_opt(int opt, const char *arg, void *ctx)
+{
+	(void)opt;
+	(void)arg;
+	(void)ctx;
+	return EX_OK;
+}
+
+static int no_operands(struct cli *cli, int argc, char **argv)
+{
+	int code, i = cli_getopt(cli, argc, argv, "", NULL, no_opt, NULL, &code);
+	if (i < 0)
+		return code;
+	return cli_args_done(cli, argc - i, 0, 0);
+}
+
+/* One row per service: name, running, and what this command did. */
+static int print_state(struct cli *cli, const int changed[SERVICE_COUNT])
+{
+	int all = 1;
+	print_begin(&cli->out, cli->json, 0);
+	print_col(&cli->out, "service", "SERVICE", CELL_STR);
+	print_col(&cli->out, "state", "STATE", CELL_STR);
+	print_col(&cli->out, "changed", "CHANGED", CELL_BOOL);
+	for (int i = 0; i < SERVICE_COUNT; i++) {
+		int up = service_running(&cli->cfg, i);
+		all &= up;
+		print_str(&cli->out, service_names[i]);
+		print_str(&cli->out, up ? "running" : "stopped");
+		print_bool(&cli->out, changed ? changed[i] : 0);
+	}
+	if (print_end(&cli->out) < 0)
+		return EX_IOERR;
+	return all ? EX_OK : EX_UNAVAILABLE;
+}
+
+static int service_cmd_start(struct cli *cli, int argc, char **argv)
+{
+	struct mc_error err;
+	int changed[SERVICE_COUNT], code = no_operands(cli, argc, argv);
+	if (code != EX_OK)
+		return code;
+	if (service_start(&cli->cfg, changed, &err) < 0)
+		return cli_fail(&err);
+	return print_state(cli, changed);
+}
+
+static int service_cmd_stop(struct cli *cli, int argc, char **argv)
+{
+	struct mc_error err;
+	int changed[SERVICE_COUNT], code = no_operands(cli, argc, argv);
+	if (code != EX_OK)
+		return code;
+	if (service_stop(&cli->cfg, changed, &err) < 0)
+		return cli_fail(&err);
+	/* stopped is the wanted state here: only a write error counts */
+	return print_state(cli, changed) == EX_IOERR ? EX_IOERR : EX_OK;
+}
+
+static int service_cmd_status(struct cli *cli, int argc, char **argv)
+{
+	int code = no_operands(cli, argc, argv);
+	if (code != EX_OK)
+		return code;
+	return print_state(cli, NULL);
+}
+
+const struct verb service_verbs[] = {
+    {"start", service_cmd_start, CMD_PRIV, "",
+     "Start Dovecot, then Postfix (systemd units where systemd runs, else directly).", NULL},
+    {"stop", service_cmd_stop, CMD_PRIV, "", "Stop Postfix, then Dovecot.", NULL},
+    {"status", service_cmd_status, 0, "",
+     "Show whether each server runs; exit 0 only when all do (mailctld and nginx: not yet).", NULL},
+    {0},
+};

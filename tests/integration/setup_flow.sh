@@ -1,0 +1,119 @@
+#!/bin/bash
+# 'mailctl setup' and 'mailctl service' on an empty lab host, as
+# provision/install.sh runs them: host 'mx' (mail.example.org, 192.0.2.10)
+# has no /etc/mailctl/mailctl.yaml; 'mailctl setup' with no arguments
+# derives everything from the host name and writes the configuration;
+# 'mailctl service start' (no systemd in a lab host) starts Dovecot, then
+# Postfix; a message from 'out' (192.0.2.20) to the admin over port 25
+# lands in the admin's Maildir; 'service status' exits 0; a second setup
+# changes nothing; 'service stop' stops both and 'status' then fails.
+# All traffic stays on the lab bridge; every wait is bounded.
+source "$MAILCTL_SRC/tests/lib.sh"
+source "$MAILCTL_SRC/tests/integration/lib/hosts.sh"
+
+for pkg in postfix postfix-sqlite dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd \
+	dovecot-sqlite dovecot-sieve swaks openssl acl iproute2 util-linux; do
+	if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed'; then
+		echo "FAIL: package '$pkg' is not installed: apt-get install $pkg" >&2
+		exit 1
+	fi
+done
+
+HOST_TIMEOUT=60
+mxctl() { host_exec mx env -u MAILCTL_CONFIG "$MAILCTL" "$@"; }
+wait_for() {
+	local secs=$1 _
+	shift
+	for _ in $(seq $((secs * 10))); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+show_logs() {
+	[ "$failures" != 0 ] || return 0
+	local f
+	for f in /var/log/mail.log /var/log/dovecot.log; do
+		f=$(host_path mx "$f" 2>/dev/null) || continue
+		[ -s "$f" ] || continue
+		echo "--- mx:${f#"$LAB_DIR/mx"} (last 30 lines)" >&2
+		tail -n 30 "$f" >&2
+	done
+}
+
+if ! HOST_FQDN=mail.example.org host_create mx 192.0.2.10 2001:db8::10 ||
+	! host_create out 192.0.2.20 2001:db8::20; then
+	fail "cannot create the lab hosts"
+	done_tests
+	exit 1
+fi
+
+# What install.sh does before 'mailctl setup': the vmail user and the
+# installed templates (the default paths.template_dir, in mx's private
+# /usr/local overlay).
+# shellcheck disable=SC2016
+expect 0 "vmail user and templates in mx" -- host_sh mx 'set -e
+	getent group vmail >/dev/null || groupadd --system vmail
+	getent passwd vmail >/dev/null ||
+		useradd --system --gid vmail --no-create-home --shell /usr/sbin/nologin vmail
+	rm -rf /usr/local/share/mailctl/templates
+	mkdir -p /usr/local/share/mailctl
+	cp -r "$1/templates" /usr/local/share/mailctl/' _ "$MAILCTL_SRC"
+[ ! -e "$(host_path mx /etc/mailctl/mailctl.yaml)" ] && pass || fail "mx already has a config"
+
+expect 0 "mailctl setup in mx" -- mxctl setup
+cp "$T/out" "$T/setup.out"
+contains "$T/setup.out" "wrote the configuration '/etc/mailctl/mailctl.yaml'" "setup wrote the config"
+contains "$T/setup.out" "mail.example.org is set up for example.org" "names derived from the host"
+contains "$T/setup.out" "added admin user 'admin@example.org'" "admin user made"
+grep -q 'local demo' "$T/setup.out" && fail "a public host name was taken for a demo" || pass
+pw=$(sed -n 's/^password for admin@example.org (shown only this once): //p' "$T/setup.out")
+[ -n "$pw" ] && pass || fail "no password printed: $(cat "$T/setup.out")"
+# Postfix (proxymap) and Dovecot (auth) read the database: install.sh's
+# database step grants that.
+# shellcheck disable=SC2016
+expect 0 "database readable by postfix and dovecot" -- host_sh mx 'set -e
+	for u in postfix dovecot; do
+		setfacl -m "u:$u:x" /var/lib/mailctl
+		setfacl -m "u:$u:r" /var/lib/mailctl/mailctl.db
+	done'
+
+expect 69 "status before start" -- mxctl service status
+expect 0 "mailctl service start in mx" -- mxctl service start
+contains "$T/out" "dovecot  running" "start: dovecot running"
+contains "$T/out" "postfix  running" "start: postfix running"
+expect 0 "port 25 of mx reachable from out" -- host_wait_port out 192.0.2.10 25 10
+expect 0 "port 993 of mx reachable from out" -- host_wait_port out 192.0.2.10 993 10
+expect 0 "service start again" -- mxctl --json service start
+python3 -c 'import json,sys; d=json.load(sys.stdin); assert not any(r["changed"] for r in d)' <"$T/out" &&
+	pass || fail "second start restarted something: $(cat "$T/out")"
+
+# A message to the admin over port 25 lands in the Maildir.
+MAILDIR=$(host_path mx /var/mail/vhosts/example.org/admin/Maildir)
+expect 0 "port 25 accepts mail for the admin" -- host_exec out swaks --server 192.0.2.10 \
+	--port 25 --helo out.test --timeout 10 --from sender@out.test --to admin@example.org \
+	--header "Subject: setup flow $$"
+delivered() { grep -rqs "Subject: setup flow $$" "$MAILDIR/new" "$MAILDIR/cur"; }
+if wait_for 10 delivered; then pass; else
+	fail "message not in the admin's Maildir after 10 s: $(find "$MAILDIR" 2>&1 | head -10)"
+fi
+# postmaster@ reaches the admin too (the alias setup made).
+expect 0 "port 25 accepts mail for postmaster" -- host_exec out swaks --server 192.0.2.10 \
+	--port 25 --helo out.test --timeout 10 --from sender@out.test --to postmaster@example.org \
+	--header "Subject: setup flow $$ postmaster"
+pm() { grep -rqs "Subject: setup flow $$ postmaster" "$MAILDIR/new" "$MAILDIR/cur"; }
+if wait_for 10 pm; then pass; else fail "postmaster@ did not reach the admin"; fi
+expect 0 "service status with both running" -- mxctl service status
+
+# A second setup changes nothing, servers running.
+expect 0 "setup again" -- mxctl setup
+contains "$T/out" "nothing changed" "second setup changes nothing"
+
+expect 0 "mailctl service stop" -- mxctl service stop
+expect 69 "status after stop" -- mxctl service status
+contains "$T/out" "dovecot  stopped" "dovecot stopped"
+contains "$T/out" "postfix  stopped" "postfix stopped"
+expect 1 "port 25 closed after stop" -- host_wait_port out 192.0.2.10 25 1
+
+show_logs
+done_tests
