@@ -1,5 +1,6 @@
 /* Rendering templates/ onto the system; see apply.h. */
 #include "apply.h"
+#include "run.h"
 #include "template.h"
 #include "xalloc.h"
 
@@ -8,40 +9,12 @@
 #include <grp.h>
 #include <libgen.h>
 #include <pwd.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-extern char **environ;
-
-/* Run argv with stdout and stderr captured into 'out'; the exit status, or
- * -1 when it could not run. */
-static int run(char *const argv[], struct strbuf *out)
-{
-	int fds[2], status;
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
-	char buf[4096];
-	ssize_t n;
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return -1;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
-	int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(fds[1]);
-	while (rc == 0 && (n = read(fds[0], buf, sizeof(buf))) > 0)
-		strbuf_add(out, buf, (size_t)n);
-	close(fds[0]);
-	if (rc != 0 || waitpid(pid, &status, 0) < 0)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 static int read_file(const char *path, struct strbuf *sb)
 {
@@ -231,7 +204,7 @@ static void rm_tree(char *dir)
 {
 	struct strbuf ignored = STRBUF_INIT;
 	char *argv[] = {"rm", "-rf", "--", dir, NULL};
-	run(argv, &ignored);
+	run_capture(argv, &ignored);
 	strbuf_release(&ignored);
 	free(dir);
 }
@@ -259,7 +232,7 @@ int apply_diff(const struct apply_plan *p, struct strbuf *out, struct mc_error *
 		                NULL};
 		if (write_atomic(tmp, it->content.buf, it->content.len, 0600, getuid(), getgid(),
 		                 err) < 0 ||
-		    run(argv, out) < 0)
+		    run_capture(argv, out) < 0)
 			rc = rc ? rc : mc_fail(err, MC_EIO, "cannot run diff for '%s'", it->dest);
 		if (it->exists) {
 			struct stat sb;
@@ -309,7 +282,7 @@ static int stage(const struct apply_plan *p, const char *service, const char *li
 static int check(char *const argv[], const char *what, struct mc_error *err)
 {
 	struct strbuf out = STRBUF_INIT;
-	int status = run(argv, &out);
+	int status = run_capture(argv, &out);
 	strbuf_rtrim(&out);
 	int rc = status == 0 ? 0
 	                     : mc_fail(err, MC_EDATA, "the new %s configuration is invalid: %s",
@@ -436,13 +409,13 @@ int apply_reload(const struct apply_plan *p, char **reloaded, struct mc_error *e
 	char *dc_reload[] = {"doveadm", "-c", conf, "reload", NULL};
 	int rc = 0;
 	/* Only a running service is reloaded: doveadm fails when it is not. */
-	if (changes(p, &services[0]) && run(pf_status, &out) == 0) {
-		if (run(pf_reload, &out) == 0)
+	if (changes(p, &services[0]) && run_capture(pf_status, &out) == 0) {
+		if (run_capture(pf_reload, &out) == 0)
 			strbuf_addstr(&done, "postfix");
 		else
 			rc = mc_fail(err, MC_ETEMP, "postfix did not reload: run 'postfix reload'");
 	}
-	if (changes(p, &services[1]) && run(dc_reload, &out) == 0)
+	if (changes(p, &services[1]) && run_capture(dc_reload, &out) == 0)
 		strbuf_addf(&done, "%sdovecot", done.len ? "," : "");
 	strbuf_release(&out);
 	free(conf);

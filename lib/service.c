@@ -1,63 +1,30 @@
 /* Start, stop and query Postfix and Dovecot (see service.h). */
 #include "service.h"
+#include "run.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-extern char **environ;
 
 const char *const service_names[SERVICE_COUNT] = {"dovecot", "postfix"};
 
 /* How long start and stop wait for a server to come up or go away. */
 #define SERVICE_WAIT_MS 10000
 
-/* Run argv with stdout and stderr captured into 'out' (NULL: discarded);
- * the exit status, or -1 when it could not run. The output goes to a
- * memory file, not a pipe: a server that daemonises keeps its copy open,
- * and reading a pipe to its end would wait for the server to exit. */
-static int run(char *const argv[], struct strbuf *out)
-{
-	int status, fd = memfd_create("mailctl-service", MFD_CLOEXEC);
-	posix_spawn_file_actions_t fa;
-	pid_t pid;
-	char buf[4096];
-	ssize_t n;
-	if (fd < 0)
-		return -1;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, fd, 1);
-	posix_spawn_file_actions_adddup2(&fa, fd, 2);
-	int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (rc != 0 || waitpid(pid, &status, 0) < 0) {
-		close(fd);
-		return -1;
-	}
-	if (out && lseek(fd, 0, SEEK_SET) == 0)
-		while ((n = read(fd, buf, sizeof(buf))) > 0 && out->len < 65536)
-			strbuf_add(out, buf, (size_t)n);
-	close(fd);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 /* Run argv; on failure its output (or why it did not run) is the error. */
 static int run_ok(char *const argv[], struct mc_error *err)
 {
 	struct strbuf out = STRBUF_INIT;
-	int status = run(argv, &out);
+	int status = run_capture(argv, &out);
 	strbuf_rtrim(&out);
 	int rc = status == 0
 	             ? 0
@@ -80,7 +47,7 @@ static int dovecot_running(const struct config *cfg)
 	char *conf = xasprintf("%s/dovecot.conf", cfg->dovecot_dir);
 	char *argv[] = {"doveconf", "-c", conf, "-h", "base_dir", NULL};
 	int running = 0;
-	if (run(argv, &out) == 0) {
+	if (run_capture(argv, &out) == 0) {
 		strbuf_rtrim(&out);
 		char *pidfile = xasprintf("%s/master.pid", out.buf);
 		FILE *f = fopen(pidfile, "re");
@@ -101,8 +68,8 @@ int service_running(const struct config *cfg, int i)
 	char *unit[] = {"systemctl", "is-active", "--quiet", (char *)service_names[i], NULL};
 	char *pf[] = {"postfix", "-c", cfg->postfix_dir, "status", NULL};
 	if (service_use_systemd())
-		return run(unit, NULL) == 0;
-	return i == 0 ? dovecot_running(cfg) : run(pf, NULL) == 0;
+		return run_capture(unit, NULL) == 0;
+	return i == 0 ? dovecot_running(cfg) : run_capture(pf, NULL) == 0;
 }
 
 /* Poll until service i is (or is no longer) running. */
