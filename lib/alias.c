@@ -123,7 +123,7 @@ static int check_loops(struct mc_ctx *ctx, const struct pending *p, struct mc_er
 
 /* A target in one of our domains must lead somewhere. */
 static int check_local_target(struct mc_ctx *ctx, const struct pending *p, const char *t,
-			      struct mc_error *err)
+                              struct mc_error *err)
 {
 	struct domain_row d;
 	struct user_row u;
@@ -139,10 +139,10 @@ static int check_local_target(struct mc_ctx *ctx, const struct pending *p, const
 	if (alias_key(ctx, p, t, &key, err) < 0)
 		return -1;
 	rc = key ? 0
-		 : mc_fail(err, MC_ENOUSER,
-			   "target '%s' does not exist: its domain is hosted here, so it must "
-			   "be a user or an alias",
-			   t);
+	         : mc_fail(err, MC_ENOUSER,
+	                   "target '%s' does not exist: its domain is hosted here, so it must "
+	                   "be a user or an alias",
+	                   t);
 	free(key);
 	return rc;
 }

@@ -93,9 +93,9 @@ int mailbox_archive(const struct config *cfg, const char *domain, const char *lo
 	if (unique_name(&dst, err) < 0)
 		goto out;
 	if (rename(src, dst) < 0) {
-		mc_fail(err, MC_EIO, "cannot archive '%s' to '%s': %s%s", src, dst, mc_strerror(errno),
-		        errno == EXDEV ? " (archive_root must be on the mail_root filesystem)"
-		                       : "");
+		mc_fail(
+		    err, MC_EIO, "cannot archive '%s' to '%s': %s%s", src, dst, mc_strerror(errno),
+		    errno == EXDEV ? " (archive_root must be on the mail_root filesystem)" : "");
 		goto out;
 	}
 	*archived = dst;
@@ -136,7 +136,8 @@ int mailbox_purge(const struct config *cfg, const char *domain, const char *loca
 	int rc = 0;
 	if (lstat(path, &sb) < 0) {
 		if (errno != ENOENT)
-			rc = mc_fail(err, MC_EIO, "cannot examine '%s': %s", path, mc_strerror(errno));
+			rc = mc_fail(err, MC_EIO, "cannot examine '%s': %s", path,
+			             mc_strerror(errno));
 	} else if (nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) != 0) {
 		rc = mc_fail(err, MC_EIO, "cannot delete '%s': %s", path, mc_strerror(errno));
 	}

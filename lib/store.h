@@ -132,8 +132,8 @@ int store_alias_list(struct store *st, const char *domain, struct alias_list *ou
 int store_alias_list_by_target(struct store *st, const char *target, struct alias_list *out,
                                struct mc_error *err);
 /* Every alias with a target in 'domain' ("x@domain"). */
-int store_alias_list_by_target_domain(struct store *st, const char *domain,
-                                      struct alias_list *out, struct mc_error *err);
+int store_alias_list_by_target_domain(struct store *st, const char *domain, struct alias_list *out,
+                                      struct mc_error *err);
 int store_alias_insert(struct store *st, long long domain_id, const char *source, int required,
                        long long *id, struct mc_error *err);
 /* Adding a target already present is not an error (no change). */

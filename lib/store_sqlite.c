@@ -225,8 +225,8 @@ static int check_not_newer(const char *path, int version, struct mc_error *err)
 	if (version <= store_nmigrations)
 		return 0;
 	return mc_fail(err, MC_EUNAVAIL,
-		       "database '%s' has schema version %d, newer than this mailctl knows (%d)",
-		       path, version, store_nmigrations);
+	               "database '%s' has schema version %d, newer than this mailctl knows (%d)",
+	               path, version, store_nmigrations);
 }
 
 int store_open(struct store **out, const char *path, enum store_mode mode, struct mc_error *err)
@@ -284,7 +284,8 @@ static int create_file(const char *path, struct mc_error *err)
 		int e = errno;
 		close(fd);
 		unlink(path);
-		return mc_fail(err, MC_EIO, "cannot set the mode of '%s': %s", path, mc_strerror(e));
+		return mc_fail(err, MC_EIO, "cannot set the mode of '%s': %s", path,
+		               mc_strerror(e));
 	}
 	close(fd);
 	return 0;

@@ -292,8 +292,8 @@ int store_alias_list_by_target(struct store *st, const char *target, struct alia
 	                     1, p, alias_add_row, out, err);
 }
 
-int store_alias_list_by_target_domain(struct store *st, const char *domain,
-                                      struct alias_list *out, struct mc_error *err)
+int store_alias_list_by_target_domain(struct store *st, const char *domain, struct alias_list *out,
+                                      struct mc_error *err)
 {
 	const char *p[] = {domain};
 	memset(out, 0, sizeof(*out));

@@ -245,3 +245,21 @@ int cli_password(struct cli *cli, enum pw_source src, const char *address, char 
 		return prompt_password(address, pw);
 	}
 }
+
+static int no_options(int opt, const char *arg, void *ctx)
+{
+	(void)opt;
+	(void)arg;
+	(void)ctx;
+	return EX_OK;
+}
+
+int cli_plain(struct cli *cli, int argc, char **argv, int min, int max, int *code)
+{
+	int i = cli_getopt(cli, argc, argv, "", NULL, no_options, NULL, code);
+	if (i < 0)
+		return -1;
+	if ((*code = cli_args_done(cli, argc - i, min, max)) != EX_OK)
+		return -1;
+	return i;
+}

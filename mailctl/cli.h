@@ -85,6 +85,11 @@ int cli_getopt(struct cli *cli, int argc, char **argv, const char *shortopts,
  * before privilege and database errors. */
 int cli_args_done(struct cli *cli, int n, int min, int max);
 
+/* For verbs with no options but -h: parse, require 'min'..'max' operands
+ * and cli_ready(). Returns the index of the first operand, or -1 with the
+ * exit code in '*code'. */
+int cli_plain(struct cli *cli, int argc, char **argv, int min, int max, int *code);
+
 /* Check privileges and open the database as the verb's flags ask. */
 int cli_ready(struct cli *cli);
 /* How the password is obtained for user add / passwd. */

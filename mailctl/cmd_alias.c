@@ -5,30 +5,11 @@
 #include <stdlib.h>
 #include <sysexits.h>
 
-static int no_opt(int opt, const char *arg, void *ctx)
-{
-	(void)opt;
-	(void)arg;
-	(void)ctx;
-	return EX_OK;
-}
-
-/* Options: none but -h. Returns the first operand index or -1. */
-static int operands(struct cli *cli, int argc, char **argv, int min, int max, int *code)
-{
-	int i = cli_getopt(cli, argc, argv, "", NULL, no_opt, NULL, code);
-	if (i < 0)
-		return -1;
-	if ((*code = cli_args_done(cli, argc - i, min, max)) != EX_OK)
-		return -1;
-	return i;
-}
-
 static int alias_cmd_add(struct cli *cli, int argc, char **argv)
 {
 	struct mc_error err;
 	char *source;
-	int code, i = operands(cli, argc, argv, 2, -1, &code);
+	int code, i = cli_plain(cli, argc, argv, 2, -1, &code);
 	if (i < 0)
 		return code;
 	int rc = alias_add(&cli->ctx, argv[i], (const char *const *)argv + i + 1,
@@ -40,7 +21,8 @@ static int alias_cmd_add(struct cli *cli, int argc, char **argv)
 		print_summary(&cli->out, "alias '%s' already forwards to these; nothing changed",
 		              source);
 	else
-		print_summary(&cli->out, "alias '%s' now forwards to the given address(es)", source);
+		print_summary(&cli->out, "alias '%s' now forwards to the given address(es)",
+		              source);
 	print_col(&cli->out, "source", "", CELL_STR);
 	print_str(&cli->out, source);
 	free(source);
@@ -50,7 +32,7 @@ static int alias_cmd_add(struct cli *cli, int argc, char **argv)
 static int alias_cmd_del(struct cli *cli, int argc, char **argv)
 {
 	struct mc_error err;
-	int code, i = operands(cli, argc, argv, 1, 2, &code);
+	int code, i = cli_plain(cli, argc, argv, 1, 2, &code);
 	if (i < 0)
 		return code;
 	const char *target = i + 1 < argc ? argv[i + 1] : NULL;
@@ -70,7 +52,7 @@ static int alias_cmd_list(struct cli *cli, int argc, char **argv)
 {
 	struct mc_error err;
 	struct alias_list l;
-	int code, i = operands(cli, argc, argv, 0, 1, &code);
+	int code, i = cli_plain(cli, argc, argv, 0, 1, &code);
 	if (i < 0)
 		return code;
 	if (alias_list(&cli->ctx, i < argc ? argv[i] : NULL, &l, &err) < 0)

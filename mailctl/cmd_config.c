@@ -4,21 +4,11 @@
 #include <stdlib.h>
 #include <sysexits.h>
 
-static int no_opt(int opt, const char *arg, void *ctx)
-{
-	(void)opt;
-	(void)arg;
-	(void)ctx;
-	return EX_OK;
-}
-
 static int config_cmd_check(struct cli *cli, int argc, char **argv)
 {
 	struct mc_error err;
-	int code, i = cli_getopt(cli, argc, argv, "", NULL, no_opt, NULL, &code);
-	if (i < 0)
-		return code;
-	if ((code = cli_args_done(cli, argc - i, 0, 0)) != EX_OK)
+	int code;
+	if (cli_plain(cli, argc, argv, 0, 0, &code) < 0)
 		return code;
 	if (config_load(&cli->cfg, cli->config_path, 1, &err) < 0)
 		return cli_fail(&err);
@@ -42,10 +32,8 @@ static void show_item(const struct config_item *item, void *ctx)
 
 static int config_cmd_show(struct cli *cli, int argc, char **argv)
 {
-	int code, i = cli_getopt(cli, argc, argv, "", NULL, no_opt, NULL, &code);
-	if (i < 0)
-		return code;
-	if ((code = cli_args_done(cli, argc - i, 0, 0)) != EX_OK)
+	int code;
+	if (cli_plain(cli, argc, argv, 0, 0, &code) < 0)
 		return code;
 	print_begin(&cli->out, cli->json, 0);
 	print_col(&cli->out, "key", "KEY", CELL_STR);

@@ -6,27 +6,11 @@
 #include <stdlib.h>
 #include <sysexits.h>
 
-static int no_opt(int opt, const char *arg, void *ctx)
-{
-	(void)opt;
-	(void)arg;
-	(void)ctx;
-	return EX_OK;
-}
-
-static int no_operands(struct cli *cli, int argc, char **argv)
-{
-	int code, i = cli_getopt(cli, argc, argv, "", NULL, no_opt, NULL, &code);
-	if (i < 0)
-		return code;
-	return cli_args_done(cli, argc - i, 0, 0);
-}
-
 static int db_cmd_init(struct cli *cli, int argc, char **argv)
 {
 	struct mc_error err;
-	int from, to, code = no_operands(cli, argc, argv);
-	if (code != EX_OK)
+	int from, to, code;
+	if (cli_plain(cli, argc, argv, 0, 0, &code) < 0)
 		return code;
 	if (store_init(cli->cfg.database, &from, &to, &err) < 0)
 		return cli_fail(&err);
@@ -50,8 +34,8 @@ static int db_cmd_status(struct cli *cli, int argc, char **argv)
 {
 	struct mc_error err;
 	struct domain_list d;
-	int version, code = no_operands(cli, argc, argv);
-	if (code != EX_OK)
+	int version, code;
+	if (cli_plain(cli, argc, argv, 0, 0, &code) < 0)
 		return code;
 	if (store_version(cli->cfg.database, &version, &err) < 0)
 		return cli_fail(&err);

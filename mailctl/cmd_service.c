@@ -6,22 +6,6 @@
 #include <stdlib.h>
 #include <sysexits.h>
 
-static int no_opt(int opt, const char *arg, void *ctx)
-{
-	(void)opt;
-	(void)arg;
-	(void)ctx;
-	return EX_OK;
-}
-
-static int no_operands(struct cli *cli, int argc, char **argv)
-{
-	int code, i = cli_getopt(cli, argc, argv, "", NULL, no_opt, NULL, &code);
-	if (i < 0)
-		return code;
-	return cli_args_done(cli, argc - i, 0, 0);
-}
-
 /* One row per service: name, running, and what this command did. */
 static int print_state(struct cli *cli, const int changed[SERVICE_COUNT])
 {
@@ -45,8 +29,8 @@ static int print_state(struct cli *cli, const int changed[SERVICE_COUNT])
 static int service_cmd_start(struct cli *cli, int argc, char **argv)
 {
 	struct mc_error err;
-	int changed[SERVICE_COUNT], code = no_operands(cli, argc, argv);
-	if (code != EX_OK)
+	int changed[SERVICE_COUNT], code;
+	if (cli_plain(cli, argc, argv, 0, 0, &code) < 0)
 		return code;
 	if (service_start(&cli->cfg, changed, &err) < 0)
 		return cli_fail(&err);
@@ -56,8 +40,8 @@ static int service_cmd_start(struct cli *cli, int argc, char **argv)
 static int service_cmd_stop(struct cli *cli, int argc, char **argv)
 {
 	struct mc_error err;
-	int changed[SERVICE_COUNT], code = no_operands(cli, argc, argv);
-	if (code != EX_OK)
+	int changed[SERVICE_COUNT], code;
+	if (cli_plain(cli, argc, argv, 0, 0, &code) < 0)
 		return code;
 	if (service_stop(&cli->cfg, changed, &err) < 0)
 		return cli_fail(&err);
@@ -67,8 +51,8 @@ static int service_cmd_stop(struct cli *cli, int argc, char **argv)
 
 static int service_cmd_status(struct cli *cli, int argc, char **argv)
 {
-	int code = no_operands(cli, argc, argv);
-	if (code != EX_OK)
+	int code;
+	if (cli_plain(cli, argc, argv, 0, 0, &code) < 0)
 		return code;
 	return print_state(cli, NULL);
 }

@@ -160,7 +160,8 @@ static void test_required_alias_kept(void **state)
 	assert_int_equal(alias_del(&ctx, "postmaster@example.net", NULL, &err), -1);
 	assert_int_equal(user_del(&ctx, "ops@example.org", 0, &archived, &err), -1);
 	assert_non_null(strstr(err.msg, "@example.net', which must always reach"));
-	assert_int_equal(add_alias("postmaster@example.net", "boss@elsewhere.example", NULL, &err), 0);
+	assert_int_equal(add_alias("postmaster@example.net", "boss@elsewhere.example", NULL, &err),
+	                 0);
 	assert_int_equal(alias_del(&ctx, "abuse@example.net", "ops@example.org", &err), -1);
 	assert_int_equal(add_alias("abuse@example.net", "boss@elsewhere.example", NULL, &err), 0);
 	assert_int_equal(user_del(&ctx, "ops@example.org", 0, &archived, &err), 0);
@@ -246,7 +247,8 @@ static void test_alias_changes_keep_targets_reachable(void **state)
 	domain_added_release(&d);
 	assert_int_equal(add_alias("fw@example.net", "a@example.org", NULL, &err), 0);
 	assert_int_equal(domain_del(&ctx, "example.org", 1, &del, &err), -1);
-	assert_non_null(strstr(err.msg, "alias 'fw@example.net' forwards into domain 'example.org'"));
+	assert_non_null(
+	    strstr(err.msg, "alias 'fw@example.net' forwards into domain 'example.org'"));
 	assert_int_equal(alias_del(&ctx, "fw@example.net", NULL, &err), 0);
 	assert_int_equal(domain_del(&ctx, "example.org", 1, &del, &err), 0);
 	domain_deleted_release(&del);
@@ -256,14 +258,14 @@ int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, instance_setup, instance_teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_domain_add_idn_and_required_aliases),
-		T(test_first_admin_user_gets_postmaster),
-		T(test_user_rules),
-		T(test_alias_loops_refused),
-		T(test_long_chain_limited),
-		T(test_required_alias_kept),
-		T(test_domain_del_archives),
-		T(test_alias_changes_keep_targets_reachable),
+	    T(test_domain_add_idn_and_required_aliases),
+	    T(test_first_admin_user_gets_postmaster),
+	    T(test_user_rules),
+	    T(test_alias_loops_refused),
+	    T(test_long_chain_limited),
+	    T(test_required_alias_kept),
+	    T(test_domain_del_archives),
+	    T(test_alias_changes_keep_targets_reachable),
 	};
 	return run_in_tmpdir(tests);
 }

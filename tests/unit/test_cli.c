@@ -103,10 +103,10 @@ static void test_table_aligned_by_display_width(void **state)
 {
 	(void)state;
 	char *out = capture(fill_users, 0, 0);
-	assert_string_equal(out,
-			    "ADDRESS              QUOTA       ENABLED  TARGETS\n"
-			    "zoë@example.org      5           yes      a@example.org, b@example.org\n"
-			    "quote\"d@example.org  1073741824  no       \n");
+	assert_string_equal(
+	    out, "ADDRESS              QUOTA       ENABLED  TARGETS\n"
+	         "zoë@example.org      5           yes      a@example.org, b@example.org\n"
+	         "quote\"d@example.org  1073741824  no       \n");
 	free(out);
 }
 
@@ -144,11 +144,11 @@ static void test_record_message(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_tables_complete),
-		cmocka_unit_test(test_mutations_need_privilege),
-		cmocka_unit_test(test_table_aligned_by_display_width),
-		cmocka_unit_test(test_json_typed_and_escaped),
-		cmocka_unit_test(test_record_message),
+	    cmocka_unit_test(test_tables_complete),
+	    cmocka_unit_test(test_mutations_need_privilege),
+	    cmocka_unit_test(test_table_aligned_by_display_width),
+	    cmocka_unit_test(test_json_typed_and_escaped),
+	    cmocka_unit_test(test_record_message),
 	};
 	setlocale(LC_CTYPE, "C.UTF-8");
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,7 +25,6 @@
 
 #include "instance.h"
 
-
 /* A domain without the key domain_add() would make. */
 static void bare_domain(const char *name)
 {
@@ -434,7 +433,7 @@ int main(void)
 	    T(test_failures_undo),
 	    T(test_domain_add_and_del),
 	    T(test_show),
-	    	    cmocka_unit_test(test_record_name_and_value),
+	    cmocka_unit_test(test_record_name_and_value),
 	};
 	return run_in_tmpdir(tests);
 }
