@@ -19,7 +19,6 @@
 
 #include "instance.h"
 
-
 static char *path_in(const char *name)
 {
 	return xasprintf("%s/%s", dir, name);
@@ -321,8 +320,8 @@ static void test_read_only_mode_cannot_write(void **state)
 	char *p = fresh_db();
 	assert_int_equal(store_open(&st, p, STORE_READ, &err), 0);
 	assert_int_equal(store_begin(st, &err) == 0 &&
-				 store_domain_insert(st, "example.org", &id, &err) == 0,
-			 0);
+	                     store_domain_insert(st, "example.org", &id, &err) == 0,
+	                 0);
 	assert_int_equal(err.kind, MC_EIO);
 	assert_non_null(strstr(err.msg, "read-only"));
 	store_close(st);
