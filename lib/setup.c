@@ -1,5 +1,6 @@
 /* One-command setup of a mail server (see setup.h). */
 #include "setup.h"
+#include "run.h"
 #include "address.h"
 #include "apply.h"
 #include "domain.h"
@@ -287,6 +288,44 @@ static int setup_db(struct mc_ctx *ctx, struct setup_report *r, struct mc_error 
 	return store_open(&ctx->st, ctx->cfg->database, STORE_WRITE, err);
 }
 
+/* Postfix (proxymap) and Dovecot (auth) read the database, and only
+ * read it: one named ACL entry each on the file, and search on its
+ * directory, never the writing group. Users that do not exist are
+ * skipped (a machine without that server). */
+static int setup_readers(const struct config *cfg, struct setup_report *r, struct mc_error *err)
+{
+	static const char *const readers[] = {"postfix", "dovecot"};
+	char *dir = xstrdup(cfg->database), *slash = strrchr(dir, '/');
+	int rc = 0;
+	if (slash && slash != dir)
+		*slash = '\0';
+	for (size_t i = 0; rc == 0 && i < 2; i++) {
+		struct strbuf out = STRBUF_INIT;
+		char *want = xasprintf("user:%s:r--", readers[i]);
+		char *on_dir = xasprintf("u:%s:x", readers[i]),
+		     *on_db = xasprintf("u:%s:r", readers[i]);
+		char *get[] = {"getfacl", "-p", cfg->database, NULL};
+		char *set_dir[] = {"setfacl", "-m", on_dir, dir, NULL};
+		char *set_db[] = {"setfacl", "-m", on_db, cfg->database, NULL};
+		if (getpwnam(readers[i]) &&
+		    (run_capture(get, &out) != 0 || !strstr(out.buf, want))) {
+			if (run_capture(set_dir, NULL) != 0 || run_capture(set_db, NULL) != 0)
+				rc = mc_fail(
+				    err, MC_EIO,
+				    "cannot let '%s' read '%s' (setfacl; apt-get install acl)",
+				    readers[i], cfg->database);
+			else
+				note(r, "%s may read the database", readers[i]);
+		}
+		strbuf_release(&out);
+		free(want);
+		free(on_dir);
+		free(on_db);
+	}
+	free(dir);
+	return rc;
+}
+
 static int setup_tls(const struct config *cfg, const struct setup_plan *p, struct setup_report *r,
                      struct mc_error *err)
 {
@@ -396,7 +435,8 @@ int setup_run(struct mc_ctx *ctx, struct setup_plan *p, struct setup_report *r,
               struct mc_error *err)
 {
 	if (setup_dirs(ctx->cfg, r, err) < 0 || setup_db(ctx, r, err) < 0 ||
-	    keep_domains(ctx, p, err) < 0 || setup_tls(ctx->cfg, p, r, err) < 0 ||
+	    setup_readers(ctx->cfg, r, err) < 0 || keep_domains(ctx, p, err) < 0 ||
+	    setup_tls(ctx->cfg, p, r, err) < 0 ||
 	    (p->derived != 2 && setup_domain(ctx, p, r, err) < 0) ||
 	    setup_admin(ctx, p, r, err) < 0)
 		return -1;

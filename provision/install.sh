@@ -139,16 +139,7 @@ if [ "$(stat -c '%a %G' "$db")" != "660 mailctl" ]; then
 	chmod 0660 "$db"
 	did "database writable by the mailctl group"
 fi
-# Postfix (proxymap) and Dovecot (auth) read the database, and only read
-# it: a named ACL entry each, not the writing group.
-for u in postfix dovecot; do
-	getent passwd "$u" >/dev/null || continue
-	if ! getfacl -p "$db" 2>/dev/null | grep -qx "user:$u:r--"; then
-		setfacl -m "u:$u:x" "$STATE_DIR"
-		setfacl -m "u:$u:r" "$db"
-		did "$u may read the database"
-	fi
-done
+# Postfix and Dovecot get read access from mailctl setup (next step).
 
 step "mailctl setup"
 # Domain, admin user (its password is printed once), certificate, apply.

@@ -26,8 +26,6 @@ host_sh mx 'set -e
 
 t0=$(date +%s%N)
 mxctl setup >"$T/setup.out" || { cat "$T/setup.out"; exit 1; }
-host_sh mx 'for u in postfix dovecot; do setfacl -m "u:$u:x" /var/lib/mailctl;
-	setfacl -m "u:$u:r" /var/lib/mailctl/mailctl.db; done'
 mxctl service start >/dev/null
 t1=$(date +%s%N)
 host_wait_port out 192.0.2.10 25 20
