@@ -468,22 +468,32 @@ static int spend(struct spf *s)
 	return ++s->lookups > SPF_MAX_LOOKUPS ? -1 : 0;
 }
 
-/* 1 match, 0 no match, or a negative -(result) to stop with. */
-static int addr_match(struct spf *s, const char *name, const struct ipaddr *ip,
-                      const struct term *t)
+/* Ask for 'name'/'type' while evaluating: 1 with '*rrs' set when records
+ * exist, 0 for a (counted) void lookup, or a negative -(result) to stop
+ * with (pending, temperror, or permerror past the void limit). */
+static int lookup(struct spf *s, const char *name, ldns_rr_type type, const ldns_rr_list **rrs)
 {
-	const ldns_rr_list *rrs;
-	ldns_rr_type type = ip->family == AF_INET ? LDNS_RR_TYPE_A : LDNS_RR_TYPE_AAAA;
-	switch (ask(s, name, type, &rrs)) {
+	switch (ask(s, name, type, rrs)) {
 	case L_PENDING:
 		return -SPF_PENDING;
 	case L_FAIL:
 		return -SPF_TEMPERROR;
 	case L_NONE:
 		return ++s->voids > SPF_MAX_VOID ? -SPF_PERMERROR : 0;
-	case L_FOUND:
-		break;
+	default:
+		return 1;
 	}
+}
+
+/* 1 match, 0 no match, or a negative -(result) to stop with. */
+static int addr_match(struct spf *s, const char *name, const struct ipaddr *ip,
+                      const struct term *t)
+{
+	const ldns_rr_list *rrs;
+	ldns_rr_type type = ip->family == AF_INET ? LDNS_RR_TYPE_A : LDNS_RR_TYPE_AAAA;
+	int found = lookup(s, name, type, &rrs);
+	if (found <= 0)
+		return found;
 	for (size_t i = 0; i < ldns_rr_list_rr_count(rrs); i++)
 		if (rr_matches(ldns_rr_list_rr(rrs, i), ip, t))
 			return 1;
@@ -493,17 +503,10 @@ static int addr_match(struct spf *s, const char *name, const struct ipaddr *ip,
 static int mx_match(struct spf *s, const char *name, const struct ipaddr *ip, const struct term *t)
 {
 	const ldns_rr_list *rrs;
-	switch (ask(s, name, LDNS_RR_TYPE_MX, &rrs)) {
-	case L_PENDING:
-		return -SPF_PENDING;
-	case L_FAIL:
-		return -SPF_TEMPERROR;
-	case L_NONE:
-		return ++s->voids > SPF_MAX_VOID ? -SPF_PERMERROR : 0;
-	case L_FOUND:
-		break;
-	}
-	int rc = 0;
+	int rc = lookup(s, name, LDNS_RR_TYPE_MX, &rrs);
+	if (rc <= 0)
+		return rc;
+	rc = 0; /* records found: now look for a match among their hosts */
 	for (size_t i = 0; rc == 0 && i < ldns_rr_list_rr_count(rrs) && i < 10; i++) {
 		const ldns_rdf *ex = ldns_rr_rdf(ldns_rr_list_rr(rrs, i), 1);
 		char *host = ex ? ldns_rdf2str(ex) : NULL;
@@ -564,16 +567,7 @@ static int term_match(struct spf *s, const char *domain, const struct term *t,
 		return mx_match(s, target, ip, t);
 	if (!strcmp(t->name, "include"))
 		return include_match(s, target, ip);
-	switch (ask(s, target, LDNS_RR_TYPE_A, &rrs)) { /* exists */
-	case L_PENDING:
-		return -SPF_PENDING;
-	case L_FAIL:
-		return -SPF_TEMPERROR;
-	case L_NONE:
-		return ++s->voids > SPF_MAX_VOID ? -SPF_PERMERROR : 0;
-	default:
-		return 1;
-	}
+	return lookup(s, target, LDNS_RR_TYPE_A, &rrs); /* exists */
 }
 
 struct host_ctx {

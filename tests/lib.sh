@@ -72,6 +72,18 @@ contains() {
 	if grep -qF -- "$2" "$1"; then pass; else fail "$3: '$2' not in: $(head -c 300 "$1")"; fi
 }
 
+# wait_for SECONDS COMMAND...: run COMMAND every 0.1 s until it succeeds;
+# 1 when it never did within SECONDS.
+wait_for() {
+	local secs=$1 _
+	shift
+	for _ in $(seq $((secs * 10))); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 dbhash() { sha256sum "$T/mailctl.db" | cut -d' ' -f1; }
 
 # done_tests: print the summary line and exit non-zero on any failure.

@@ -14,7 +14,7 @@ export MAILCTL MAILCTL_SRC
 source "$MAILCTL_SRC/tests/lib.sh"
 source "$MAILCTL_SRC/tests/integration/lib/hosts.sh"
 HOST_TIMEOUT=120
-mxctl() { host_exec mx env -u MAILCTL_CONFIG "$MAILCTL" "$@"; }
+mxctl() { host_mailctl mx "$@"; }
 
 HOST_FQDN=mail.example.org host_create mx 192.0.2.10 >/dev/null
 host_create out 192.0.2.20 >/dev/null

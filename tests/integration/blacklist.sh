@@ -75,26 +75,8 @@ TIMEOUT_ZONE=dnsbl.dronebl.org                  # delegated to 192.0.2.99: silen
 } >"$NS/nsd.conf"
 
 {
-	cat <<EOC
-server:
-	interface: 192.0.2.53
-	interface: 2001:db8::53
-	port: 53
-	access-control: 192.0.2.0/24 allow
-	access-control: 2001:db8::/32 allow
-	username: ""
-	chroot: ""
-	directory: "$NS"
-	pidfile: "$NS/unbound.pid"
-	logfile: "$NS/unbound.log"
-	use-syslog: no
-	verbosity: 1
-	do-not-query-localhost: no
-	qname-minimisation: no
-	module-config: "iterator"
-	# nothing leaves the lab: only the test zones are resolved
-	local-zone: "." refuse
-EOC
+	unbound_server_conf "$NS"
+	printf '\tmodule-config: "iterator"\n'
 	for z in "${ZONES[@]}" "$TIMEOUT_ZONE"; do printf '\tlocal-zone: "%s." transparent\n' "$z"; done
 	for z in "${ZONES[@]}"; do printf 'stub-zone:\n\tname: "%s."\n\tstub-addr: 127.0.0.1@5353\n' "$z"; done
 	printf 'stub-zone:\n\tname: "%s."\n\tstub-addr: 192.0.2.99\n' "$TIMEOUT_ZONE"

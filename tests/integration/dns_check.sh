@@ -88,27 +88,12 @@ EOF
 
 # unbound.conf, with a trust anchor file when one is given.
 write_unbound() { # [ANCHOR]
-	cat >"$NS/unbound.conf" <<EOF
-server:
-	interface: 192.0.2.53
-	interface: 2001:db8::53
-	port: 53
-	access-control: 192.0.2.0/24 allow
-	access-control: 2001:db8::/32 allow
-	username: ""
-	chroot: ""
-	directory: "$NS"
-	pidfile: "$NS/unbound.pid"
-	logfile: "$NS/unbound.log"
-	use-syslog: no
-	verbosity: 1
-	do-not-query-localhost: no
-	qname-minimisation: no
+	{
+	unbound_server_conf "$NS"
+	cat <<EOF
 	# answers over 512 bytes are truncated over UDP: the client must retry over TCP
 	max-udp-size: 512
 	module-config: "validator iterator"
-	# nothing leaves the lab: only the test zones are resolved
-	local-zone: "." refuse
 	local-zone: "example.org." transparent
 	local-zone: "2.0.192.in-addr.arpa." transparent
 	local-zone: "8.b.d.0.1.0.0.2.ip6.arpa." transparent
@@ -123,6 +108,7 @@ stub-zone:
 	name: "8.b.d.0.1.0.0.2.ip6.arpa."
 	stub-addr: 127.0.0.1@5353
 EOF
+	} >"$NS/unbound.conf"
 }
 
 NSD_PID=

@@ -53,19 +53,8 @@ show_logs() {
 	done
 }
 
-# mxctl ARGS...: mailctl inside mx, with mx's own /etc/mailctl/mailctl.yaml.
-mxctl() { host_exec mx env -u MAILCTL_CONFIG "$MAILCTL" "$@"; }
+mxctl() { host_mailctl mx "$@"; }
 
-# wait_for SECONDS COMMAND...: run COMMAND every 0.1 s until it succeeds.
-wait_for() {
-	local secs=$1 _
-	shift
-	for _ in $(seq $((secs * 10))); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 # has_tab_line FILE LINE DESC: FILE has LINE (tab-separated fields).
 has_tab_line() {

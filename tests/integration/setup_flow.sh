@@ -20,16 +20,7 @@ for pkg in postfix postfix-sqlite dovecot-core dovecot-imapd dovecot-pop3d dovec
 done
 
 HOST_TIMEOUT=60
-mxctl() { host_exec mx env -u MAILCTL_CONFIG "$MAILCTL" "$@"; }
-wait_for() {
-	local secs=$1 _
-	shift
-	for _ in $(seq $((secs * 10))); do
-		"$@" && return 0
-		sleep 0.1
-	done
-	return 1
-}
+mxctl() { host_mailctl mx "$@"; }
 show_logs() {
 	[ "$failures" != 0 ] || return 0
 	local f

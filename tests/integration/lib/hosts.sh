@@ -550,3 +550,11 @@ lab_destroy() {
 	LAB_ID='' LAB_DIR='' LAB_NETNS=''
 	LAB_HOSTS=()
 }
+
+# host_mailctl NAME ARGS...: the mailctl under test inside host NAME, with
+# the host's own /etc/mailctl/mailctl.yaml (not the test's MAILCTL_CONFIG).
+host_mailctl() {
+	local name=$1
+	shift
+	host_exec "$name" env -u MAILCTL_CONFIG "$MAILCTL" "$@"
+}
