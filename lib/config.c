@@ -120,6 +120,18 @@ static const struct config_key keys[] = {
     /* DNS blocklists (lib/dnsbl.c). */
     KEY("blacklist.zones_file", CONFIG_PATH, MAILCTL_DNSBL_FILE, dnsbl_file,
         "table of the DNS blocklists 'blacklist check' asks (zone, codes, delisting URL)"),
+    /* The milter, mailctld (daemon/). */
+    KEY("milter.socket", CONFIG_PATH, "/var/spool/postfix/mailctl/milter.sock", milter_socket,
+        "UNIX socket mailctld listens on for Postfix; inside Postfix's queue directory, "
+        "where its chrooted smtpd and cleanup reach it"),
+    INTKEY("milter.dns_budget_ms", "8000", milter_dns_budget_ms, 200, 60000,
+           "time all DNS lookups of one message may take before it is tempfailed (451)"),
+    KEY("milter.dmarc_reject", CONFIG_BOOL, "true", milter_dmarc_reject,
+        "reject (550 5.7.1) mail failing DMARC of a domain publishing p=reject"),
+    KEY("milter.dmarc_quarantine", CONFIG_BOOL, "true", milter_dmarc_quarantine,
+        "file mail failing DMARC of a domain publishing p=quarantine into Junk"),
+    INTKEY("dkim.rotation_grace_days", "7", dkim_rotation_grace_days, 1, 365,
+           "days a replaced DKIM selector stays published before it is retired"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

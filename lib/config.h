@@ -73,6 +73,12 @@ struct config {
 	char *dns_resolver; /* dns.resolver: "" = the first nameserver in /etc/resolv.conf */
 
 	char *dnsbl_file; /* blacklist.zones_file: the DNSBL table (data/dnsbl.yaml) */
+
+	char *milter_socket;               /* milter.socket */
+	long long milter_dns_budget_ms;    /* milter.dns_budget_ms */
+	int milter_dmarc_reject;           /* milter.dmarc_reject */
+	int milter_dmarc_quarantine;       /* milter.dmarc_quarantine */
+	long long dkim_rotation_grace_days; /* dkim.rotation_grace_days */
 };
 
 /* The path to use when none is given: $MAILCTL_CONFIG or the built-in one. */

@@ -144,26 +144,26 @@ struct run {
 	struct keyfile **keyfiles; /* [domain][key] */
 };
 
-static void answer_of(const struct dnsq_query *q, struct dnscheck_answer *out)
+static void answer_of(const struct dnsq_query *q, struct dnsq_answer *out)
 {
-	*out = (struct dnscheck_answer){q->status, q->rrs, q->ad};
+	*out = (struct dnsq_answer){q->status, q->rrs, q->ad};
 }
 
 /* The lookup callback: a finished query's answer, or queue it. */
 static void lookup_cd(struct run *r, const char *name, ldns_rr_type type, int cd,
-                      struct dnscheck_answer *out)
+                      struct dnsq_answer *out)
 {
 	long i = dnsq_find(&r->q, name, type, cd);
 	if (i < 0) {
 		dnsq_add(&r->q, name, type, cd);
 		r->added++;
-		*out = (struct dnscheck_answer){DNSQ_PENDING, NULL, 0};
+		*out = (struct dnsq_answer){DNSQ_PENDING, NULL, 0};
 		return;
 	}
 	answer_of(&r->q.v[i], out);
 }
 
-static void lookup(void *ctx, const char *name, ldns_rr_type type, struct dnscheck_answer *out)
+static void lookup(void *ctx, const char *name, ldns_rr_type type, struct dnsq_answer *out)
 {
 	lookup_cd(ctx, name, type, 0, out);
 }
@@ -340,7 +340,7 @@ struct ctx {
 	const struct dnsrec *rec;
 	enum kind kind;
 	int required;
-	const struct dnscheck_answer *a;
+	const struct dnsq_answer *a;
 	const struct dnscheck_key *key; /* DKIM */
 	const struct keyfile *kf;       /* DKIM */
 };
@@ -755,7 +755,7 @@ static void addr_extras(struct ctx *c)
 /* A name we publish as a CNAME may be an A record pointing at us instead. */
 static void check_cname(struct ctx *c, struct values *found)
 {
-	struct dnscheck_answer a;
+	struct dnsq_answer a;
 	lookup(c->r, c->rec->name, LDNS_RR_TYPE_A, &a);
 	for (size_t i = 0; a.status == DNSQ_ANSWER && i < ldns_rr_list_rr_count(a.rrs); i++) {
 		char *v = rr_value(ldns_rr_list_rr(a.rrs, i));
@@ -801,7 +801,7 @@ static const char *ptr_address(const struct run *r, const char *owner)
  * ('*failed' gets the lookup's status). */
 static int forward_has(struct run *r, const char *name, const char *addr, enum dnsq_status *failed)
 {
-	struct dnscheck_answer a;
+	struct dnsq_answer a;
 	int v6 = strchr(addr, ':') != NULL;
 	lookup(r, name, v6 ? LDNS_RR_TYPE_AAAA : LDNS_RR_TYPE_A, &a);
 	if (a.status == DNSQ_NODATA || a.status == DNSQ_NXDOMAIN)
@@ -935,7 +935,7 @@ static const struct dnscheck_key *key_of(const struct dnscheck_domain *d, const 
 static void check_record(struct run *r, size_t di, const struct dnsrec *rec)
 {
 	const struct dnscheck_domain *d = &r->in->domains[di];
-	struct dnscheck_answer a;
+	struct dnsq_answer a;
 	struct values found = {0};
 	ldns_rr_type t = ldns_get_rr_type_by_name(rec->type);
 	struct ctx c = {r, d, rec, classify(rec, d->name), 0, &a, NULL, NULL};
@@ -980,7 +980,7 @@ static void check_record(struct run *r, size_t di, const struct dnsrec *rec)
 /* DNSSEC: signed or not, validated or not (the AD bit), bogus or not. */
 static void check_dnssec(struct run *r, const char *domain)
 {
-	struct dnscheck_answer a, cd;
+	struct dnsq_answer a, cd;
 	char *name = xasprintf("%s.", domain);
 	lookup(r, name, LDNS_RR_TYPE_DNSKEY, &a);
 	if (a.status == DNSQ_SERVFAIL)

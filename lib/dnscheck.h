@@ -18,7 +18,7 @@
  * never reported as missing.
  *
  * The evaluators below (SPF, DMARC, record comparison) are pure: they see
- * DNS only through a dnscheck_lookup_fn, which the unit tests fake.
+ * DNS only through a dnsq_lookup_fn, which the unit tests fake.
  *
  * Reports own their strings: dnscheck_report_release(). dnscheck_run()
  * fails only on a local error (MC_EINTERNAL); DNS trouble is findings.
@@ -117,16 +117,6 @@ void dnscheck_report_release(struct dnscheck_report *r);
 
 /* ---- pure evaluators ---- */
 
-/* What a lookup found: 'status' DNSQ_PENDING means "not yet, ask again
- * after the next round"; 'rrs' (of the type asked) only with DNSQ_ANSWER. */
-struct dnscheck_answer {
-	enum dnsq_status status;
-	const ldns_rr_list *rrs;
-	int ad;
-};
-typedef void (*dnscheck_lookup_fn)(void *ctx, const char *name, ldns_rr_type type,
-                                   struct dnscheck_answer *out);
-
 /* A TXT record's character-strings joined, as one string (caller frees). */
 char *dnscheck_txt(const ldns_rr *rr);
 
@@ -169,12 +159,12 @@ struct dnscheck_spf {
 
 /* Count the lookups of 'record' (the SPF text of 'domain') and look for
  * permanent errors, asking 'fn' for what the includes hold. */
-void dnscheck_spf_count(const char *domain, const char *record, dnscheck_lookup_fn fn, void *ctx,
+void dnscheck_spf_count(const char *domain, const char *record, dnsq_lookup_fn fn, void *ctx,
                         struct dnscheck_spf *out);
 
 /* check_host() of RFC 7208 for the address 'ip' against 'record'. */
 enum dnscheck_spf_result dnscheck_spf_host(const char *domain, const char *record, const char *ip,
-                                           dnscheck_lookup_fn fn, void *ctx);
+                                           dnsq_lookup_fn fn, void *ctx);
 
 /* The SPF records among a TXT answer ("v=spf1" then a blank or the end):
  * their count, and the first in '*first' (caller frees; NULL when none). */

@@ -232,7 +232,7 @@ static int rr_matches(const ldns_rr *rr, const struct ipaddr *ip, const struct t
 
 /* The state of one evaluation. */
 struct spf {
-	dnscheck_lookup_fn fn;
+	dnsq_lookup_fn fn;
 	void *ctx;
 	int lookups, voids, depth;
 	char stack[24][256]; /* the include chain, to find loops */
@@ -243,7 +243,7 @@ enum look { L_FOUND, L_NONE, L_PENDING, L_FAIL };
 
 static enum look ask(struct spf *s, const char *name, ldns_rr_type type, const ldns_rr_list **rrs)
 {
-	struct dnscheck_answer a = {0};
+	struct dnsq_answer a = {0};
 	size_t len = strlen(name);
 	char *abs = len && name[len - 1] == '.' ? xstrdup(name) : xasprintf("%s.", name);
 	s->fn(s->ctx, abs, type, &a);
@@ -436,7 +436,7 @@ static void count_record(struct spf *s, const char *domain, const char *record, 
 	each_term(record, count_term, &c);
 }
 
-void dnscheck_spf_count(const char *domain, const char *record, dnscheck_lookup_fn fn, void *ctx,
+void dnscheck_spf_count(const char *domain, const char *record, dnsq_lookup_fn fn, void *ctx,
                         struct dnscheck_spf *out)
 {
 	struct spf s = {.fn = fn, .ctx = ctx, .out = out};
@@ -642,7 +642,7 @@ static enum dnscheck_spf_result host_domain(struct spf *s, const char *domain,
 }
 
 enum dnscheck_spf_result dnscheck_spf_host(const char *domain, const char *record, const char *ip,
-                                           dnscheck_lookup_fn fn, void *ctx)
+                                           dnsq_lookup_fn fn, void *ctx)
 {
 	struct spf s = {.fn = fn, .ctx = ctx};
 	struct ipaddr addr;

@@ -494,3 +494,18 @@ int dnsq_server_choose(const char *configured, struct dnsq_server *out, struct m
 	               "[IPV6]:PORT",
 	               configured);
 }
+
+void dnsq_lookup_now(void *ctx, const char *name, ldns_rr_type type, struct dnsq_answer *out)
+{
+	struct dnsq *d = ctx;
+	size_t i = dnsq_add(d, name, type, 0);
+	if (d->v[i].status == DNSQ_PENDING) {
+		struct mc_error err = {0};
+		if (dnsq_run(d, &err) < 0) {
+			*out = (struct dnsq_answer){DNSQ_ERROR, NULL, 0};
+			return;
+		}
+	}
+	const struct dnsq_query *q = &d->v[i];
+	*out = (struct dnsq_answer){q->status, q->status == DNSQ_ANSWER ? q->rrs : NULL, q->ad};
+}

@@ -120,6 +120,25 @@ long dnsq_find(const struct dnsq *d, const char *name, ldns_rr_type type, int cd
 /* Send every pending query and wait for them all, or the deadline. */
 int dnsq_run(struct dnsq *d, struct mc_error *err);
 
+/* What a lookup found: 'status' DNSQ_PENDING means "not yet, ask again
+ * after the next round"; 'rrs' (of the type asked) only with DNSQ_ANSWER.
+ * Evaluators (SPF, DKIM, DMARC, the DNS check) see DNS only through a
+ * dnsq_lookup_fn, which unit tests and conformance suites fake. */
+struct dnsq_answer {
+	enum dnsq_status status;
+	const ldns_rr_list *rrs;
+	int ad;
+};
+typedef void (*dnsq_lookup_fn)(void *ctx, const char *name, ldns_rr_type type,
+                               struct dnsq_answer *out);
+
+/* A dnsq_lookup_fn over a 'struct dnsq' (ctx): the query is sent at once
+ * and waited for, sharing the dnsq's one deadline, so a caller evaluating
+ * one message has one DNS time budget. Repeated questions are answered from
+ * the earlier reply. Never answers DNSQ_PENDING; a local failure is
+ * DNSQ_ERROR. The records stay valid until dnsq_release(). */
+void dnsq_lookup_now(void *ctx, const char *name, ldns_rr_type type, struct dnsq_answer *out);
+
 void dnsq_release(struct dnsq *d);
 
 #endif

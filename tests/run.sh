@@ -29,7 +29,7 @@ cmake -S . -B build/asan -DMAILCTL_WERROR=ON -DMAILCTL_SANITIZE=ON \
 	-DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build/asan -j "$jobs"
 (cd build/asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	ctest --output-on-failure -j "$jobs" -L 'unit|cli')
+	ctest --output-on-failure -j "$jobs" -L 'unit|cli|conformance')
 
 echo "== fuzzing (clang, libFuzzer + ASan + UBSan): bounded campaigns on every parser"
 CC=clang cmake -S . -B build/fuzz -DMAILCTL_WERROR=ON -DMAILCTL_FUZZ=ON \

@@ -39,7 +39,7 @@ struct fake {
 	int unknown_pending; /* names not in the zone: PENDING (1) or NXDOMAIN (0) */
 };
 
-static void fake_lookup(void *ctx, const char *name, ldns_rr_type type, struct dnscheck_answer *out)
+static void fake_lookup(void *ctx, const char *name, ldns_rr_type type, struct dnsq_answer *out)
 {
 	struct fake *f = ctx;
 	f->asked++;
@@ -300,7 +300,7 @@ static void test_spf_select(void **state)
 	    {"b.example.", "TXT", 0, {"\"v=spf1\"", "\"v=spf1 a\" \" -all\""}},
 	};
 	struct fake f = FAKE(zone);
-	struct dnscheck_answer a;
+	struct dnsq_answer a;
 	char *first;
 	(void)state;
 	fake_lookup(&f, "a.example.", LDNS_RR_TYPE_TXT, &a);
