@@ -380,25 +380,28 @@ static struct dnscheck_finding *rec_different(struct ctx *c, struct values *foun
 
 /* ---- SPF ---- */
 
-/* check_host() for each of our addresses: 'good' gets those that pass,
- * 'bad' the others with their result, 'terms' what would authorise them.
- * 1 when some result could not be obtained. */
+/* check_host() for each of our addresses, on the record found (sender
+ * postmaster@domain, HELO the mail host): 'good' gets those that pass,
+ * 'bad' the others with their result and why, 'terms' what would
+ * authorise them. 1 when some result could not be obtained. */
 static int spf_addresses(struct ctx *c, const char *dom, const char *spf, struct strbuf *good,
                          struct strbuf *bad, struct strbuf *terms)
 {
 	const char *const *lists[] = {c->r->in->ipv4, c->r->in->ipv6};
+	struct spf_outcome o;
 	int temp = 0;
 	for (int l = 0; l < 2; l++)
 		for (const char *const *ip = lists[l]; ip && *ip; ip++) {
-			enum dnscheck_spf_result res =
-			    dnscheck_spf_host(dom, spf, *ip, lookup, c->r);
-			temp |= res == SPF_TEMPERROR || res == SPF_PENDING;
-			if (res == SPF_PASS) {
+			struct spf_request req = {
+			    .ip = *ip, .helo = c->r->in->mailhost, .receiver = c->r->in->mailhost};
+			spf_check_record(&req, dom, NULL, spf, lookup, c->r, &o);
+			temp |= o.result == SPF_TEMPERROR || o.result == SPF_PENDING;
+			if (o.result == SPF_PASS) {
 				strbuf_addf(good, "%s%s", good->len ? ", " : "", *ip);
 				continue;
 			}
-			strbuf_addf(bad, "%s%s gets '%s'", bad->len ? ", " : "", *ip,
-			            dnscheck_spf_result_name(res));
+			strbuf_addf(bad, "%s%s gets '%s' (%s)", bad->len ? ", " : "", *ip,
+			            spf_result_name(o.result), o.why);
 			strbuf_addf(terms, " ip%d:%s", l ? 6 : 4, *ip);
 		}
 	return temp;
@@ -587,12 +590,12 @@ static void check_dkim(struct ctx *c, struct values *found)
 
 static void check_dmarc(struct ctx *c, struct values *found)
 {
-	struct dnscheck_dmarc got, want;
+	struct dmarc_record got, want;
 	const char *n = c->rec->name, *conf = c->r->in->dmarc_policy;
-	int bad = dnscheck_dmarc_parse(found->v[0], &got) < 0;
-	dnscheck_dmarc_parse(c->rec->value, &want);
-	int have = bad ? -1 : dnscheck_dmarc_strength(got.p);
-	int intended = dnscheck_dmarc_strength(conf);
+	int bad = dmarc_record_parse(found->v[0], &got) < 0;
+	dmarc_record_parse(c->rec->value, &want);
+	int have = bad ? -1 : dmarc_policy_strength(got.p);
+	int intended = dmarc_policy_strength(conf);
 	char *fix = fix_publish(c->rec, c->d->name, K_DMARC, "replace it with");
 	if (bad)
 		rec_different(c, found, NULL);

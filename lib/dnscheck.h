@@ -32,6 +32,7 @@
 #include "dnsq.h"
 #include "dnsrec.h"
 #include "error.h"
+#include "spf.h"
 
 enum dnscheck_status {
 	DNSCHECK_OK,
@@ -129,24 +130,8 @@ int dnscheck_rr_equal(const struct dnsrec *expected, const ldns_rr *found);
  * (or NULL), DIFFERENT otherwise. */
 enum dnscheck_status dnscheck_compare(const struct dnsrec *expected, const ldns_rr_list *found);
 
-enum dnscheck_spf_result {
-	SPF_NONE,
-	SPF_NEUTRAL,
-	SPF_PASS,
-	SPF_FAIL,
-	SPF_SOFTFAIL,
-	SPF_TEMPERROR,
-	SPF_PERMERROR,
-	SPF_PENDING, /* answers still missing */
-};
-const char *dnscheck_spf_result_name(enum dnscheck_spf_result r);
-
-/* RFC 7208 4.6.4: at most 10 terms that cost a DNS lookup (include, a,
- * mx, ptr, exists, redirect), counted through every include and redirect,
- * and at most 2 of those lookups finding nothing. */
-#define SPF_MAX_LOOKUPS 10
-#define SPF_MAX_VOID    2
-
+/* SPF itself (check_host(), the record grammar, the limits) is spf.h's;
+ * the DNS check adds a static look at a whole include tree. */
 struct dnscheck_spf {
 	int lookups;       /* over the whole tree, every branch */
 	int voids;         /* lookups that found nothing (NXDOMAIN or no data) */
@@ -157,34 +142,19 @@ struct dnscheck_spf {
 	char problem[256]; /* a permanent error (syntax, loop, an include without SPF) */
 };
 
-/* Count the lookups of 'record' (the SPF text of 'domain') and look for
- * permanent errors, asking 'fn' for what the includes hold. */
+/* Count the lookups of 'record' (the SPF text of 'domain') through every
+ * include and redirect, whether an evaluation would reach them or not, and
+ * look for permanent errors (the syntax of spf_record_parse(), a target
+ * without exactly one SPF record, a loop), asking 'fn' for what the
+ * includes hold. Targets with macros are not followed. */
 void dnscheck_spf_count(const char *domain, const char *record, dnsq_lookup_fn fn, void *ctx,
                         struct dnscheck_spf *out);
 
-/* check_host() of RFC 7208 for the address 'ip' against 'record'. */
-enum dnscheck_spf_result dnscheck_spf_host(const char *domain, const char *record, const char *ip,
-                                           dnsq_lookup_fn fn, void *ctx);
-
-/* The SPF records among a TXT answer ("v=spf1" then a blank or the end):
- * their count, and the first in '*first' (caller frees; NULL when none). */
-size_t dnscheck_spf_select(const ldns_rr_list *txt, char **first);
-
-struct dnscheck_dmarc {
-	char p[16], sp[16]; /* "" when absent */
-	char adkim, aspf;   /* 'r' (default) or 's' */
-	int pct;            /* 100 by default */
-	char rua[256];      /* as written */
-	char problem[256];  /* why the record is invalid, "" when valid */
-	char unknown[128];  /* tags receivers will ignore, "" when none */
-};
-
-/* Parse a DMARC record (RFC 7489 6.3): "v=DMARC1" first, then p= with a
- * known policy, known tags with valid values, none twice. 0 when valid,
- * -1 with 'problem' set. */
-int dnscheck_dmarc_parse(const char *txt, struct dnscheck_dmarc *out);
-
-/* Policies ordered by strength: none 0, quarantine 1, reject 2, else -1. */
-int dnscheck_dmarc_strength(const char *policy);
+/* DMARC records are read by the one DMARC parser, dmarc_record_parse()
+ * (dmarc.h); these are its older names, kept for existing callers. */
+#include "dmarc.h"
+#define dnscheck_dmarc          dmarc_record
+#define dnscheck_dmarc_parse    dmarc_record_parse
+#define dnscheck_dmarc_strength dmarc_policy_strength
 
 #endif

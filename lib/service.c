@@ -15,7 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-const char *const service_names[SERVICE_COUNT] = {"dovecot", "postfix"};
+const char *const service_names[SERVICE_COUNT] = {"dovecot", "mailctld", "postfix"};
+enum { SVC_DOVECOT, SVC_MAILCTLD, SVC_POSTFIX };
 
 /* How long start and stop wait for a server to come up or go away. */
 #define SERVICE_WAIT_MS 10000
@@ -63,13 +64,48 @@ static int dovecot_running(const struct config *cfg)
 	return running;
 }
 
+char *service_mailctld_pidfile(const struct config *cfg)
+{
+	char *dir = xstrdup(cfg->control_socket), *slash = strrchr(dir, '/');
+	if (slash && slash != dir)
+		*slash = 0;
+	char *p = xasprintf("%s/mailctld.pid", dir);
+	free(dir);
+	return p;
+}
+
+/* The pid file names a live process called mailctld. */
+static int mailctld_running(const struct config *cfg)
+{
+	char *pidfile = service_mailctld_pidfile(cfg), comm[32] = "";
+	FILE *f = fopen(pidfile, "re");
+	long pid = 0;
+	if (f && fscanf(f, "%ld", &pid) != 1)
+		pid = 0;
+	if (f)
+		fclose(f);
+	free(pidfile);
+	if (pid <= 0)
+		return 0;
+	char *path = xasprintf("/proc/%ld/comm", pid);
+	f = fopen(path, "re");
+	free(path);
+	if (!f)
+		return 0;
+	int ok = fgets(comm, sizeof(comm), f) && !strcmp(comm, "mailctld\n");
+	fclose(f);
+	return ok;
+}
+
 int service_running(const struct config *cfg, int i)
 {
 	char *unit[] = {"systemctl", "is-active", "--quiet", (char *)service_names[i], NULL};
 	char *pf[] = {"postfix", "-c", cfg->postfix_dir, "status", NULL};
 	if (service_use_systemd())
 		return run_capture(unit, NULL) == 0;
-	return i == 0 ? dovecot_running(cfg) : run_capture(pf, NULL) == 0;
+	return i == SVC_DOVECOT    ? dovecot_running(cfg)
+	       : i == SVC_MAILCTLD ? mailctld_running(cfg)
+	                           : run_capture(pf, NULL) == 0;
 }
 
 /* Poll until service i is (or is no longer) running. */
@@ -94,7 +130,11 @@ static int start_direct(const struct config *cfg, int i, struct mc_error *err)
 	char *instance[] = {"/usr/lib/postfix/configure-instance.sh", "-", NULL};
 	char *aliases[] = {"newaliases", "-C", cfg->postfix_dir, NULL};
 	char *postfix[] = {"postfix", "-c", cfg->postfix_dir, "start", NULL};
-	int rc = i == 0 ? run_ok(dovecot, err)
+	/* mailctld goes to the background itself once its socket is bound. */
+	char *mailctld[] = {MAILCTLD_PATH, "-l", cfg->log_file, cfg->file ? "-c" : NULL, cfg->file,
+	                    NULL};
+	int rc = i == SVC_DOVECOT    ? run_ok(dovecot, err)
+	         : i == SVC_MAILCTLD ? run_ok(mailctld, err)
 	         : run_ok(instance, err) < 0 || run_ok(aliases, err) < 0 || run_ok(postfix, err) < 0
 	             ? -1
 	             : 0;
@@ -107,7 +147,20 @@ static int stop_direct(const struct config *cfg, int i, struct mc_error *err)
 	char *conf = xasprintf("%s/dovecot.conf", cfg->dovecot_dir);
 	char *dovecot[] = {"doveadm", "-c", conf, "stop", NULL};
 	char *postfix[] = {"postfix", "-c", cfg->postfix_dir, "stop", NULL};
-	int rc = run_ok(i == 0 ? dovecot : postfix, err);
+	int rc = 0;
+	if (i == SVC_MAILCTLD) {
+		char *pidfile = service_mailctld_pidfile(cfg);
+		FILE *f = fopen(pidfile, "re");
+		long pid = 0;
+		if (f && fscanf(f, "%ld", &pid) == 1 && pid > 0 && kill((pid_t)pid, SIGTERM) < 0)
+			rc = mc_fail(err, MC_EUNAVAIL, "cannot stop mailctld (pid %ld): %s", pid,
+			             strerror(errno));
+		if (f)
+			fclose(f);
+		free(pidfile);
+	} else {
+		rc = run_ok(i == SVC_DOVECOT ? dovecot : postfix, err);
+	}
 	free(conf);
 	return rc;
 }

@@ -10,6 +10,7 @@
 #include "xalloc.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -166,7 +167,8 @@ void setup_report_release(struct setup_report *r)
 	r->password = NULL;
 }
 
-/* Append 'text' to 'path', or create it (0640) when 'create'. */
+/* Append 'text' to 'path', or create it (0640, group mailctl when that
+ * group exists: mailctld and the group's admins read it) when 'create'. */
 static int write_text(const char *path, const char *text, int create, struct mc_error *err)
 {
 	int fd =
@@ -176,6 +178,12 @@ static int write_text(const char *path, const char *text, int create, struct mc_
 	if (fd < 0)
 		return mc_fail(err, MC_EIO, "cannot %s '%s': %s", create ? "create" : "open", path,
 		               mc_strerror(errno));
+	struct group *gr = create && geteuid() == 0 ? getgrnam("mailctl") : NULL;
+	if (gr && fchown(fd, (uid_t)-1, gr->gr_gid) < 0) {
+		close(fd);
+		return mc_fail(err, MC_EIO, "cannot give '%s' to group mailctl: %s", path,
+		               mc_strerror(errno));
+	}
 	size_t len = strlen(text);
 	int ok = write(fd, text, len) == (ssize_t)len && fsync(fd) == 0;
 	int saved = errno;

@@ -157,6 +157,7 @@ struct dkim_row {
 	char *key_file;   /* PKCS#8 PEM of the private key */
 	char *state;      /* "active", "published" or "retired" */
 	char *created;
+	char *retired; /* when it was retired, "YYYY-MM-DDTHH:MM:SSZ"; "" unless retired */
 };
 struct dkim_list {
 	struct dkim_row *v;
@@ -171,7 +172,13 @@ int store_dkim_list(struct store *st, const char *domain, struct dkim_list *out,
 /* Uses every field but id, domain and created. */
 int store_dkim_insert(struct store *st, const struct dkim_row *k, long long *id,
                       struct mc_error *err);
+/* A state other than "retired" clears the retirement time; "retired"
+ * keeps it, or sets it to the current time. */
 int store_dkim_set_state(struct store *st, long long id, const char *state, struct mc_error *err);
+/* Retire a key at 'at' ("YYYY-MM-DDTHH:MM:SSZ"). */
+int store_dkim_retire(struct store *st, long long id, const char *at, struct mc_error *err);
+/* Delete one key's row (its file is the caller's). */
+int store_dkim_delete(struct store *st, long long id, struct mc_error *err);
 int store_dkim_delete_domain(struct store *st, long long domain_id, struct mc_error *err);
 void dkim_row_release(struct dkim_row *r);
 void dkim_list_release(struct dkim_list *l);

@@ -54,6 +54,11 @@ const char *const store_migrations[] = {
     "  state TEXT NOT NULL CHECK (state IN ('active', 'published', 'retired')),"
     "  created TEXT NOT NULL DEFAULT " NOW ","
     "  UNIQUE (domain_id, selector));",
+    /* 2 -> 3: when a DKIM key was retired (replaced by a rotation): it stays
+     * published for dkim.rotation_grace_days after that. NULL unless the
+     * state is 'retired'; keys already retired count from the migration. */
+    "ALTER TABLE dkim_keys ADD COLUMN retired TEXT;"
+    "UPDATE dkim_keys SET retired = " NOW " WHERE state = 'retired';",
 };
 
 const int store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -7,7 +7,7 @@
 
 #define DKIM_SELECT                                                                                \
 	"SELECT k.id, k.domain_id, d.name, k.selector, k.algorithm, k.bits, k.public_key,"         \
-	" k.key_file, k.state, k.created"                                                          \
+	" k.key_file, k.state, k.created, k.retired"                                               \
 	" FROM dkim_keys k JOIN domains d ON d.id = k.domain_id "
 
 static void dkim_fill(sqlite3_stmt *s, void *out)
@@ -23,6 +23,7 @@ static void dkim_fill(sqlite3_stmt *s, void *out)
 	r->key_file = sql_col_text(s, 7);
 	r->state = sql_col_text(s, 8);
 	r->created = sql_col_text(s, 9);
+	r->retired = sql_col_text(s, 10);
 }
 
 static void dkim_add_row(sqlite3_stmt *s, void *out)
@@ -73,8 +74,23 @@ int store_dkim_insert(struct store *st, const struct dkim_row *k, long long *id,
 
 int store_dkim_set_state(struct store *st, long long id, const char *state, struct mc_error *err)
 {
-	return sql_exec_id(st, "UPDATE dkim_keys SET state = ?2 WHERE id = ?1", id, 1, &state,
-	                   "set dkim key state", err);
+	return sql_exec_id(st,
+	                   "UPDATE dkim_keys SET state = ?2, retired = CASE WHEN ?2 = 'retired'"
+	                   " THEN coalesce(retired, strftime('%Y-%m-%dT%H:%M:%SZ', 'now')) END"
+	                   " WHERE id = ?1",
+	                   id, 1, &state, "set dkim key state", err);
+}
+
+int store_dkim_retire(struct store *st, long long id, const char *at, struct mc_error *err)
+{
+	return sql_exec_id(st, "UPDATE dkim_keys SET state = 'retired', retired = ?2 WHERE id = ?1",
+	                   id, 1, &at, "retire dkim key", err);
+}
+
+int store_dkim_delete(struct store *st, long long id, struct mc_error *err)
+{
+	return sql_exec_id(st, "DELETE FROM dkim_keys WHERE id = ?1", id, 0, NULL,
+	                   "delete dkim key", err);
 }
 
 int store_dkim_delete_domain(struct store *st, long long domain_id, struct mc_error *err)
@@ -92,6 +108,7 @@ void dkim_row_release(struct dkim_row *r)
 	free(r->key_file);
 	free(r->state);
 	free(r->created);
+	free(r->retired);
 	memset(r, 0, sizeof(*r));
 }
 

@@ -40,7 +40,14 @@ static void set_item(const struct config_item *item, void *ctx)
 
 void template_vars_from_config(struct template_vars *vars, const struct config *cfg)
 {
+	static const char queue[] = "/var/spool/postfix/";
 	config_foreach(cfg, set_item, vars);
+	/* Postfix's smtpd and cleanup run chrooted in the queue directory, so
+	 * they name mailctld's socket relative to it. */
+	const char *s = cfg->milter_socket;
+	if (!strncmp(s, queue, sizeof(queue) - 1))
+		s += sizeof(queue) - 2; /* keep the slash */
+	template_vars_set(vars, "milter_socket", s);
 }
 
 void template_vars_release(struct template_vars *vars)

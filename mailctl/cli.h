@@ -58,7 +58,7 @@ extern const struct command commands[];
 extern const struct verb config_verbs[], db_verbs[], domain_verbs[], user_verbs[], alias_verbs[],
     dkim_verbs[], audit_verbs[], dns_verbs[], apply_verbs[];
 extern const struct verb setup_verbs[], service_verbs[];
-extern const struct verb blacklist_verbs[];
+extern const struct verb blacklist_verbs[], check_verbs[];
 
 /* Print "mailctl: MSG" to stderr and return the exit code for 'err'. */
 int cli_fail(const struct mc_error *err);

@@ -62,6 +62,14 @@ if grep -q '^-- Installing' <<<"$manifest"; then
 	did "$(grep -c '^-- Installing' <<<"$manifest") files installed under $PREFIX"
 fi
 command -v mandb >/dev/null && mandb -q 2>/dev/null || true
+# mailctld's unit (installed under $PREFIX/lib/systemd/system).
+if [ -d /run/systemd/system ]; then
+	systemctl daemon-reload
+	if ! systemctl is-enabled --quiet mailctld 2>/dev/null; then
+		systemctl enable --quiet mailctld
+		did "enabled mailctld.service"
+	fi
+fi
 
 step "system users and groups"
 if ! getent group mailctl >/dev/null; then
@@ -152,7 +160,7 @@ fi
 step "start the mail servers"
 if ! "$PREFIX/sbin/mailctl" --config "$CONF" service status >/dev/null 2>&1; then
 	"$PREFIX/sbin/mailctl" --config "$CONF" service start >/dev/null
-	did "started Dovecot and Postfix"
+	did "started Dovecot, mailctld and Postfix"
 fi
 
 trap - ERR

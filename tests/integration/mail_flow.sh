@@ -26,6 +26,7 @@
 # All traffic stays on the lab bridge; every wait is bounded.
 source "$MAILCTL_SRC/tests/lib.sh"
 source "$MAILCTL_SRC/tests/integration/lib/hosts.sh"
+source "$MAILCTL_SRC/tests/integration/lib/dns.sh"
 
 for pkg in postfix postfix-sqlite dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd \
 	dovecot-sqlite dovecot-sieve swaks libnet-ssleay-perl openssl python3 acl iproute2 util-linux; do
@@ -45,7 +46,7 @@ since() { awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - 
 show_logs() {
 	[ "$failures" != 0 ] || return 0
 	local f
-	for f in /var/log/mail.log /var/log/dovecot.log /var/log/spawn.log; do
+	for f in /var/log/mail.log /var/log/dovecot.log /var/log/mailctl.log /var/log/spawn.log; do
 		f=$(host_path mx "$f" 2>/dev/null) || continue
 		[ -s "$f" ] || continue
 		echo "--- mx:${f#"$LAB_DIR/mx"} (last 40 lines)" >&2
@@ -71,14 +72,9 @@ pass
 
 # --- mx: users, directories, certificate, config, database -------------------
 # What provision/install.sh and 'mailctl setup' do on a real machine.
+expect 0 "install.sh's users, directories and files in mx" -- host_install_mailctl mx
 host_sh mx 'set -e
-	getent group vmail >/dev/null || groupadd --system vmail
-	getent passwd vmail >/dev/null ||
-		useradd --system --gid vmail --no-create-home --shell /usr/sbin/nologin vmail
-	install -d -m 0755 /var/lib/mailctl /etc/mailctl
-	install -d -m 0700 /var/lib/mailctl/tls /var/lib/mailctl/keys
-	install -d -m 0770 -o vmail -g vmail /var/mail/vhosts
-	install -d -m 0700 -o vmail -g vmail /var/mail/archive
+	install -d -m 0700 /var/lib/mailctl/tls
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 7 \
 		-subj /CN=mail.example.org -addext subjectAltName=DNS:mail.example.org \
 		-keyout /var/lib/mailctl/tls/key.pem -out /var/lib/mailctl/tls/cert.pem 2>/dev/null
@@ -151,6 +147,10 @@ if [ -s "$T/err" ]; then fail "doveconf warns: $(head -c 500 "$T/err")"; else pa
 
 # --- start the servers -------------------------------------------------------------
 expect 0 "dovecot starts in mx" -- host_exec mx dovecot
+# mailctld checks inbound mail against DNS: a resolver in mx that knows
+# no names (no SPF, DKIM or DMARC records anywhere).
+expect 0 "resolver in mx" -- lab_empty_resolver mx "$T/dns"
+expect 0 "mailctld starts in mx" -- host_exec mx /usr/local/sbin/mailctld -l /var/log/mailctl.log
 expect 0 "postfix starts in mx" -- host_postfix mx start
 for port in 25 587 465 993 995; do
 	expect 0 "port $port of mx reachable from out" -- host_wait_port out 192.0.2.10 "$port" 10

@@ -3,13 +3,14 @@
 # provision/install.sh runs them: host 'mx' (mail.example.org, 192.0.2.10)
 # has no /etc/mailctl/mailctl.yaml; 'mailctl setup' with no arguments
 # derives everything from the host name and writes the configuration;
-# 'mailctl service start' (no systemd in a lab host) starts Dovecot, then
-# Postfix; a message from 'out' (192.0.2.20) to the admin over port 25
+# 'mailctl service start' (no systemd in a lab host) starts Dovecot,
+# mailctld, then Postfix; a message from 'out' (192.0.2.20) to the admin over port 25
 # lands in the admin's Maildir; 'service status' exits 0; a second setup
 # changes nothing; 'service stop' stops both and 'status' then fails.
 # All traffic stays on the lab bridge; every wait is bounded.
 source "$MAILCTL_SRC/tests/lib.sh"
 source "$MAILCTL_SRC/tests/integration/lib/hosts.sh"
+source "$MAILCTL_SRC/tests/integration/lib/dns.sh"
 
 for pkg in postfix postfix-sqlite dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd \
 	dovecot-sqlite dovecot-sieve swaks openssl acl iproute2 util-linux; do
@@ -39,17 +40,9 @@ if ! HOST_FQDN=mail.example.org host_create mx 192.0.2.10 2001:db8::10 ||
 	exit 1
 fi
 
-# What install.sh does before 'mailctl setup': the vmail user and the
-# installed templates (the default paths.template_dir, in mx's private
-# /usr/local overlay).
-# shellcheck disable=SC2016
-expect 0 "vmail user and templates in mx" -- host_sh mx 'set -e
-	getent group vmail >/dev/null || groupadd --system vmail
-	getent passwd vmail >/dev/null ||
-		useradd --system --gid vmail --no-create-home --shell /usr/sbin/nologin vmail
-	rm -rf /usr/local/share/mailctl/templates
-	mkdir -p /usr/local/share/mailctl
-	cp -r "$1/templates" /usr/local/share/mailctl/' _ "$MAILCTL_SRC"
+# What install.sh does before 'mailctl setup': users, directories, the
+# installed templates and mailctld (in mx's private /usr/local overlay).
+expect 0 "install.sh's users, directories and files in mx" -- host_install_mailctl mx
 [ ! -e "$(host_path mx /etc/mailctl/mailctl.yaml)" ] && pass || fail "mx already has a config"
 
 expect 0 "mailctl setup in mx" -- mxctl setup
@@ -66,10 +59,14 @@ acl=$(host_exec mx getfacl -p /var/lib/mailctl/mailctl.db 2>/dev/null)
 grep -qx "user:postfix:r--" <<<"$acl" && grep -qx "user:dovecot:r--" <<<"$acl" && pass ||
 	fail "setup did not give postfix and dovecot read access: $acl"
 
+# mailctld checks inbound mail against DNS: a resolver in mx that knows
+# no names (no SPF, DKIM or DMARC records anywhere).
+expect 0 "resolver in mx" -- lab_empty_resolver mx "$T/dns"
 expect 69 "status before start" -- mxctl service status
 expect 0 "mailctl service start in mx" -- mxctl service start
-contains "$T/out" "dovecot  running" "start: dovecot running"
-contains "$T/out" "postfix  running" "start: postfix running"
+contains "$T/out" "dovecot   running" "start: dovecot running"
+contains "$T/out" "mailctld  running" "start: mailctld running"
+contains "$T/out" "postfix   running" "start: postfix running"
 expect 0 "port 25 of mx reachable from out" -- host_wait_port out 192.0.2.10 25 10
 expect 0 "port 993 of mx reachable from out" -- host_wait_port out 192.0.2.10 993 10
 expect 0 "service start again" -- mxctl --json service start
@@ -99,8 +96,9 @@ contains "$T/out" "nothing changed" "second setup changes nothing"
 
 expect 0 "mailctl service stop" -- mxctl service stop
 expect 69 "status after stop" -- mxctl service status
-contains "$T/out" "dovecot  stopped" "dovecot stopped"
-contains "$T/out" "postfix  stopped" "postfix stopped"
+contains "$T/out" "dovecot   stopped" "dovecot stopped"
+contains "$T/out" "mailctld  stopped" "mailctld  stopped"
+contains "$T/out" "postfix   stopped" "postfix stopped"
 expect 1 "port 25 closed after stop" -- host_wait_port out 192.0.2.10 25 1
 
 show_logs

@@ -49,3 +49,36 @@ server:
 	local-zone: "." refuse
 EOC
 }
+
+# lab_empty_resolver HOST DIR: unbound inside HOST on 127.0.0.1, answering
+# NXDOMAIN for every name (a world with no DNS records), and HOST's
+# resolv.conf pointing at it. For tests whose mail needs DNS answers (the
+# milter checks SPF, DKIM and DMARC) but no particular records; nothing
+# is ever asked outside the host. Prints unbound's PID.
+lab_empty_resolver() {
+	local host=$1 dir=$2 pid
+	mkdir -p "$dir"
+	cat >"$dir/unbound.conf" <<EOC
+server:
+	interface: 127.0.0.1
+	port: 53
+	access-control: 127.0.0.0/8 allow
+	username: ""
+	chroot: ""
+	directory: "$dir"
+	pidfile: "$dir/unbound.pid"
+	logfile: "$dir/unbound.log"
+	use-syslog: no
+	verbosity: 1
+	module-config: "iterator"
+	local-zone: "." static
+EOC
+	pid=$(host_spawn "$host" unbound -d -c "$dir/unbound.conf") || return 1
+	host_set_resolver "$host" 127.0.0.1
+	# shellcheck disable=SC2016
+	host_sh "$host" 'for i in $(seq 50); do
+		timeout 1 drill @127.0.0.1 SOA example.org 2>/dev/null | grep -q "rcode: NXDOMAIN" && exit 0
+		sleep 0.1
+	done; exit 1' || { echo "unbound in $host does not answer: $(tail -5 "$dir/unbound.log")" >&2; return 1; }
+	echo "$pid"
+}

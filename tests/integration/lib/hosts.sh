@@ -558,3 +558,34 @@ host_mailctl() {
 	shift
 	host_exec "$name" env -u MAILCTL_CONFIG "$MAILCTL" "$@"
 }
+
+# host_install_mailctl NAME: in host NAME, what provision/install.sh does
+# before 'mailctl setup': the mailctl and vmail users, the state
+# directories with install.sh's modes, the templates and the mailctld
+# under test where 'mailctl service' finds them (/usr/local, the host's
+# private overlay). $MAILCTLD names the daemon binary.
+host_install_mailctl() {
+	local name=$1
+	if [ -z "${MAILCTLD:-}" ] || [ ! -x "$MAILCTLD" ]; then
+		_lab_err "MAILCTLD ('${MAILCTLD:-}') is not the built mailctld"
+		return 2
+	fi
+	# shellcheck disable=SC2016
+	host_sh "$name" 'set -e
+		getent group mailctl >/dev/null || groupadd --system mailctl
+		getent passwd mailctl >/dev/null || useradd --system --gid mailctl \
+			--home-dir /var/lib/mailctl --no-create-home --shell /usr/sbin/nologin mailctl
+		getent group vmail >/dev/null || groupadd --system vmail
+		getent passwd vmail >/dev/null ||
+			useradd --system --gid vmail --no-create-home --shell /usr/sbin/nologin vmail
+		install -d -m 0750 -o root -g mailctl /etc/mailctl
+		install -d -m 2770 -o root -g mailctl /var/lib/mailctl
+		install -d -m 2770 -o mailctl -g mailctl /var/lib/mailctl/keys
+		install -d -m 0750 -o root -g mailctl /var/log/mailctl
+		install -d -m 0770 -o vmail -g vmail /var/mail/vhosts
+		install -d -m 0700 -o vmail -g vmail /var/mail/archive
+		rm -rf /usr/local/share/mailctl/templates
+		mkdir -p /usr/local/share/mailctl /usr/local/sbin
+		cp -r "$1/templates" /usr/local/share/mailctl/
+		install -m 0755 "$2" /usr/local/sbin/mailctld' _ "$MAILCTL_SRC" "$MAILCTLD"
+}

@@ -1,0 +1,416 @@
+/*
+ * fuzz_dkim_canon - libFuzzer harness for DKIM canonicalization and the
+ * message path of lib/dkim_msg.h (dkim_canon_header, dkim_body_canon_*,
+ * dkim_msg_header/eoh/body/verify/sign).
+ *
+ * Input: byte 0 holds flags (bit 0: also sign and verify the message
+ * back) and the seed of the body's chunking; bytes 1-2 (little endian)
+ * the length of the header part; the header part is fields separated by
+ * NUL, each "name:value" (split at the first colon); the rest is the body.
+ *
+ * Checks, beyond "no crash, leak or UB":
+ * - every canonical header field ends in CRLF; where the input is plain
+ *   (a field name of printable ASCII, no CR, every LF a fold) it equals
+ *   a reference model of RFC 6376 3.4.1 (simple) and 3.4.2 (relaxed);
+ * - the canonical body is the same whatever the chunking, its length is
+ *   what dkim_body_canon_end() says, every LF follows a CR, and without
+ *   CRs in the input it equals a reference model of 3.4.3 and 3.4.4;
+ * - dkim_msg_verify() gives the same verdicts with the body in one
+ *   chunk and in many, one per DKIM-Signature field, each well formed
+ *   (keys come from a fake DNS: an Ed25519 key at selector "ed", an RSA
+ *   one elsewhere, failures at "servfail" and "nxdomain");
+ * - with flag bit 0, what dkim_msg_sign() returns is at most 78 columns
+ *   wide, and the message with it on top verifies (pass).
+ */
+#include "dkim_msg.h"
+#include "strbuf.h"
+
+#include <ldns/ldns.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+#define NOW        1700000000
+#define MAX_FIELDS 4096
+
+/* Test keys, made for this harness only. */
+static const char ed_pem[] = "-----BEGIN PRIVATE KEY-----\n"
+                             "MC4CAQAwBQYDK2VwBCIEIBJAc8am4l8YOKnfaJtqgXX3Fi7TlG09dazgKMYTFMIq\n"
+                             "-----END PRIVATE KEY-----\n";
+static const char ed_record[] = "v=DKIM1; k=ed25519; p=ibaW3N6SuoPC/GQen0EMyVVatm0KCxXEf53P4cb8vrc=";
+static const char rsa_record[] =
+    "v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAwap2zWgMV1PRMnS/KvCrCYEixlCrjwZe"
+    "tOCC5sr40mtK0RvT3C1i/eug5RKYHlK5vNAm/hdcVFCxrrvJQZYkIKgvIiChtYAOs00BVQ7zIeJeAkA6her+nE8CCXcM"
+    "adsLRGrqeTfDng8oGgV4e0afDEuw8YuL377XO3Srj2ytXif9/OjJ+/POxfd2p+OK5p1FmZjlvvb63V5jfRN8SpBPQ/Cf"
+    "UD6ZS++UMoI6imSoSS9bDP3i/fWDwMyjOOFbsGLDT7q3pp321tzu+3Uemmx/QD9GeXNnAlbCBbsAEOMNV8JPxrQIM3Ve"
+    "tdfEo291Bx4DWVpvIzi8Wcv5F0VJEI/3IwIDAQAB";
+
+static struct dkim_key *ed_key;
+static ldns_rr_list *ed_rrs, *rsa_rrs;
+
+static void check(int ok)
+{
+	if (!ok)
+		abort();
+}
+
+/* A TXT record set holding 'value' in strings of at most 255 bytes. */
+static ldns_rr_list *txt_rrs(const char *value)
+{
+	struct strbuf sb = STRBUF_INIT;
+	ldns_rr *rr = NULL;
+	strbuf_addstr(&sb, "key.example. 300 IN TXT");
+	for (size_t off = 0, len = strlen(value); off < len; off += 255)
+		strbuf_addf(&sb, " \"%.255s\"", value + off);
+	check(ldns_rr_new_frm_str(&rr, sb.buf, 0, NULL, NULL) == LDNS_STATUS_OK);
+	strbuf_release(&sb);
+	ldns_rr_list *list = ldns_rr_list_new();
+	ldns_rr_list_push_rr(list, rr);
+	return list;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	char path[] = "/tmp/fuzz_dkim_canon.XXXXXX";
+	struct mc_error err;
+	int fd = mkstemp(path);
+	(void)argc, (void)argv;
+	check(fd >= 0 && write(fd, ed_pem, strlen(ed_pem)) == (ssize_t)strlen(ed_pem));
+	close(fd);
+	ed_key = dkim_key_load(path, &err);
+	unlink(path);
+	check(ed_key != NULL);
+	ed_rrs = txt_rrs(ed_record);
+	rsa_rrs = txt_rrs(rsa_record);
+	return 0;
+}
+
+static void fake_lookup(void *ctx, const char *name, ldns_rr_type type, struct dnsq_answer *out)
+{
+	(void)ctx;
+	memset(out, 0, sizeof(*out));
+	if (!strncasecmp(name, "servfail.", 9)) {
+		out->status = DNSQ_SERVFAIL;
+	} else if (!strncasecmp(name, "nxdomain.", 9)) {
+		out->status = DNSQ_NXDOMAIN;
+	} else if (type != LDNS_RR_TYPE_TXT) {
+		out->status = DNSQ_NODATA;
+	} else {
+		out->status = DNSQ_ANSWER;
+		out->rrs = strncasecmp(name, "ed.", 3) ? rsa_rrs : ed_rrs;
+	}
+}
+
+/* ---- reference models, for inputs where the RFC leaves no doubt ---- */
+
+static int is_wsp(int c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* Printable ASCII but ':', every LF a fold, no CR. */
+static int plain_field(const char *name, const char *value)
+{
+	for (const char *p = name; *p; p++)
+		if (*p < 0x21 || *p > 0x7e || *p == ':')
+			return 0;
+	for (const char *p = value; *p; p++)
+		if (*p == '\r' || (*p == '\n' && !is_wsp(p[1])))
+			return 0;
+	return 1;
+}
+
+static void ref_header(int relaxed, const char *name, const char *value, struct strbuf *out)
+{
+	if (!relaxed) {
+		strbuf_addf(out, "%s:", name);
+		for (const char *p = value; *p; p++) {
+			if (*p == '\n')
+				strbuf_addch(out, '\r');
+			strbuf_addch(out, *p);
+		}
+		strbuf_addstr(out, "\r\n");
+		return;
+	}
+	for (const char *p = name; *p; p++)
+		strbuf_addch(out, *p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+	strbuf_addch(out, ':');
+	int space = 0, any = 0;
+	for (const char *p = value; *p; p++) {
+		if (*p == '\n')
+			continue;
+		if (is_wsp(*p)) {
+			space = 1;
+			continue;
+		}
+		if (space && any)
+			strbuf_addch(out, ' ');
+		strbuf_addch(out, *p);
+		space = 0, any = 1;
+	}
+	strbuf_addstr(out, "\r\n");
+}
+
+/* Body lines end in LF only (no CR anywhere). */
+static void ref_body(int relaxed, const unsigned char *b, size_t len, struct strbuf *out)
+{
+	size_t keep = 0; /* length of 'out' up to the last non-empty line */
+	for (size_t i = 0; i < len;) {
+		const unsigned char *nl = memchr(b + i, '\n', len - i);
+		size_t end = nl ? (size_t)(nl - b) : len, lead = out->len;
+		for (size_t j = i; j < end; j++) {
+			if (relaxed && is_wsp(b[j])) {
+				size_t k = j;
+				while (k < end && is_wsp(b[k]))
+					k++;
+				if (k < end)
+					strbuf_addch(out, ' ');
+				j = k - 1;
+			} else {
+				strbuf_addch(out, (char)b[j]);
+			}
+		}
+		strbuf_addstr(out, "\r\n");
+		if (out->len - lead > 2)
+			keep = out->len;
+		i = end + 1;
+	}
+	if (keep < out->len) {
+		out->len = keep;
+		out->buf[keep] = '\0';
+	}
+	if (!relaxed && !keep)
+		strbuf_addstr(out, "\r\n");
+}
+
+/* ---- the checks ---- */
+
+static void check_header(const char *name, const char *value)
+{
+	for (int relaxed = 0; relaxed < 2; relaxed++) {
+		char *out = NULL;
+		size_t outlen = 0;
+		dkim_canon_header(relaxed, name, value, &out, &outlen);
+		check(out && outlen >= 3 && out[outlen] == '\0');
+		check(out[outlen - 2] == '\r' && out[outlen - 1] == '\n');
+		if (plain_field(name, value)) {
+			struct strbuf ref = STRBUF_INIT;
+			ref_header(relaxed, name, value, &ref);
+			check(ref.len == outlen && !memcmp(ref.buf, out, outlen));
+			strbuf_release(&ref);
+		}
+		free(out);
+	}
+}
+
+static void sink(void *ctx, const void *data, size_t len)
+{
+	check(len <= 4096);
+	strbuf_add(ctx, data, len);
+}
+
+/* Chunk sizes from a tiny generator seeded by the input. */
+static size_t next_chunk(unsigned *seed)
+{
+	*seed = *seed * 1103515245u + 12345u;
+	unsigned r = (*seed >> 16) & 0x7fff;
+	return r % 8 == 0 ? 1 + r % 5000 : 1 + r % 13;
+}
+
+static void canon_body(int relaxed, const unsigned char *b, size_t len, unsigned seed,
+                       struct strbuf *out)
+{
+	struct dkim_body_canon *c = dkim_body_canon_new(relaxed, sink, out);
+	for (size_t i = 0, n; i < len; i += n) {
+		n = seed ? next_chunk(&seed) : len;
+		n = n < len - i ? n : len - i;
+		dkim_body_canon_feed(c, b + i, n);
+	}
+	check(dkim_body_canon_end(c) == out->len);
+	dkim_body_canon_feed(c, "x\r\n", 3); /* after the end: ignored */
+	check(dkim_body_canon_end(c) == out->len);
+	dkim_body_canon_free(c);
+}
+
+static void check_body(const unsigned char *b, size_t len, unsigned seed)
+{
+	for (int relaxed = 0; relaxed < 2; relaxed++) {
+		struct strbuf whole = STRBUF_INIT, chunked = STRBUF_INIT, ref = STRBUF_INIT;
+		canon_body(relaxed, b, len, 0, &whole);
+		canon_body(relaxed, b, len, seed | 1, &chunked);
+		check(whole.len == chunked.len && !memcmp(whole.buf, chunked.buf, whole.len));
+		for (size_t i = 0; i < whole.len; i++)
+			check(whole.buf[i] != '\n' || (i && whole.buf[i - 1] == '\r'));
+		if (!memchr(b, '\r', len)) {
+			ref_body(relaxed, b, len, &ref);
+			check(ref.len == whole.len && !memcmp(ref.buf, whole.buf, ref.len));
+		}
+		strbuf_release(&whole);
+		strbuf_release(&chunked);
+		strbuf_release(&ref);
+	}
+}
+
+struct msg {
+	char *fields[MAX_FIELDS][2];
+	size_t n, nsig;
+	const unsigned char *body;
+	size_t len;
+};
+
+/* The message fed in order; 'top' an extra first DKIM-Signature value. */
+static struct dkim_msg *feed(const struct msg *msg, const char *top, unsigned seed, int sign)
+{
+	struct dkim_msg *m = dkim_msg_new();
+	if (top)
+		dkim_msg_header(m, "DKIM-Signature", top);
+	for (size_t i = 0; i < msg->n; i++)
+		dkim_msg_header(m, msg->fields[i][0], msg->fields[i][1]);
+	int nsig = dkim_msg_eoh(m, sign);
+	check(nsig >= 0 && (size_t)nsig == msg->nsig + (top != NULL));
+	for (size_t i = 0, n; i < msg->len; i += n) {
+		n = seed ? next_chunk(&seed) : msg->len;
+		n = n < msg->len - i ? n : msg->len - i;
+		dkim_msg_body(m, msg->body + i, n);
+	}
+	return m;
+}
+
+static int str_in(const char *s, size_t size)
+{
+	return memchr(s, '\0', size) != NULL;
+}
+
+static void check_verdict(const struct dkim_verdict *v)
+{
+	check(v->result >= DKIM_PASS && v->result <= DKIM_PERMERROR);
+	check(str_in(v->domain, sizeof(v->domain)) && str_in(v->selector, sizeof(v->selector)));
+	check(str_in(v->identity, sizeof(v->identity)) && str_in(v->why, sizeof(v->why)));
+	check(str_in(v->algorithm, sizeof(v->algorithm)));
+	check(str_in(v->b_prefix, sizeof(v->b_prefix)) && strlen(v->b_prefix) <= 8);
+	check(v->key_bits >= 0 && (v->testing == 0 || v->testing == 1));
+}
+
+static int same_verdict(const struct dkim_verdict *a, const struct dkim_verdict *b)
+{
+	return a->result == b->result && !strcmp(a->domain, b->domain) &&
+	       !strcmp(a->selector, b->selector) && !strcmp(a->identity, b->identity) &&
+	       !strcmp(a->algorithm, b->algorithm) && !strcmp(a->b_prefix, b->b_prefix) &&
+	       a->key_bits == b->key_bits && a->testing == b->testing && !strcmp(a->why, b->why);
+}
+
+static size_t verify(const struct msg *msg, const char *top, unsigned seed,
+                     struct dkim_verdict **v)
+{
+	struct dkim_msg *m = feed(msg, top, seed, 0);
+	size_t n = dkim_msg_verify(m, fake_lookup, NULL, NOW, v);
+	dkim_msg_free(m);
+	check(n == msg->nsig + (top != NULL) && (n == 0) == (*v == NULL));
+	for (size_t i = 0; i < n; i++)
+		check_verdict(&(*v)[i]);
+	return n;
+}
+
+static void check_verify(const struct msg *msg, unsigned seed)
+{
+	struct dkim_verdict *whole = NULL, *chunked = NULL;
+	size_t n = verify(msg, NULL, 0, &whole);
+	check(verify(msg, NULL, seed | 1, &chunked) == n);
+	for (size_t i = 0; i < n; i++)
+		check(same_verdict(&whole[i], &chunked[i]));
+	free(whole);
+	free(chunked);
+}
+
+/* Sign (body in chunks), then verify the message with the new field on
+ * top (body whole): the new signature passes. */
+static void check_roundtrip(const struct msg *msg, unsigned seed)
+{
+	struct dkim_msg *m = feed(msg, NULL, seed | 1, 1);
+	struct mc_error err = {0};
+	char *value = NULL;
+	int rc = dkim_msg_sign(m, "example.com", "ed", ed_key, NOW, &value, &err);
+	dkim_msg_free(m);
+	if (rc < 0) {
+		check(value == NULL && err.msg[0]);
+		return;
+	}
+	check(value && value[0] == ' ');
+	/* folded with "\r\n\t", lines of at most 78 bytes */
+	size_t width = strlen("DKIM-Signature:");
+	for (const char *p = value; *p; p++) {
+		if (*p == '\r' || *p == '\n') {
+			check(p[0] == '\r' && p[1] == '\n' && p[2] == '\t');
+			width = 0, p++;
+		} else {
+			check(++width <= 78);
+		}
+	}
+	struct dkim_verdict *v = NULL;
+	check(verify(msg, value, 0, &v) >= 1);
+	if (v[0].result != DKIM_PASS) {
+		fprintf(stderr, "our own signature: %s: %s\n", dkim_result_name(v[0].result), v[0].why);
+		abort();
+	}
+	free(v);
+	free(value);
+}
+
+/* A DKIM-Signature field, as dkim_msg.c tells (trailing white space
+ * after the name ignored). */
+static int is_sig_name(const char *name)
+{
+	size_t len = strlen(name);
+	while (len && (name[len - 1] == ' ' || name[len - 1] == '\t'))
+		len--;
+	return len == 14 && !strncasecmp(name, "DKIM-Signature", 14);
+}
+
+/* The fields of the header part: "name:value" separated by NUL. */
+static void split_fields(struct msg *msg, const char *h, size_t len)
+{
+	for (size_t i = 0; len && i <= len && msg->n < MAX_FIELDS;) {
+		const char *f = h + i;
+		size_t flen = strnlen(f, len - i);
+		const char *colon = memchr(f, ':', flen);
+		size_t nlen = colon ? (size_t)(colon - f) : flen;
+		msg->fields[msg->n][0] = strndup(f, nlen);
+		msg->fields[msg->n][1] = colon ? strndup(colon + 1, flen - nlen - 1) : strdup("");
+		msg->nsig += is_sig_name(msg->fields[msg->n][0]);
+		msg->n++;
+		i += flen + 1;
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct msg msg;
+	if (size < 3)
+		return 0;
+	unsigned flags = data[0], seed = data[0] >> 1;
+	size_t hlen = (size_t)data[1] | (size_t)data[2] << 8;
+	hlen = hlen < size - 3 ? hlen : size - 3;
+
+	memset(&msg, 0, sizeof(msg));
+	split_fields(&msg, (const char *)data + 3, hlen);
+	msg.body = data + 3 + hlen;
+	msg.len = size - 3 - hlen;
+	for (size_t i = 0; i < msg.n; i++)
+		check_header(msg.fields[i][0], msg.fields[i][1]);
+	check_body(msg.body, msg.len, seed);
+	if (msg.n < DKIM_MAX_HEADERS && hlen < DKIM_MAX_HEADER_BYTES / 2) {
+		check_verify(&msg, seed);
+		if (flags & 1)
+			check_roundtrip(&msg, seed);
+	}
+	for (size_t i = 0; i < msg.n; i++)
+		free(msg.fields[i][0]), free(msg.fields[i][1]);
+	return 0;
+}
