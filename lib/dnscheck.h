@@ -151,10 +151,7 @@ void dnscheck_spf_count(const char *domain, const char *record, dnsq_lookup_fn f
                         struct dnscheck_spf *out);
 
 /* DMARC records are read by the one DMARC parser, dmarc_record_parse()
- * (dmarc.h); these are its older names, kept for existing callers. */
+ * (dmarc.h). */
 #include "dmarc.h"
-#define dnscheck_dmarc          dmarc_record
-#define dnscheck_dmarc_parse    dmarc_record_parse
-#define dnscheck_dmarc_strength dmarc_policy_strength
 
 #endif

@@ -35,4 +35,4 @@ echo "== fuzzing (clang, libFuzzer + ASan + UBSan): bounded campaigns on every p
 CC=clang cmake -S . -B build/fuzz -DMAILCTL_WERROR=ON -DMAILCTL_FUZZ=ON \
 	-DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build/fuzz -j "$jobs"
-(cd build/fuzz && ctest --output-on-failure -L fuzz)
+(cd build/fuzz && ctest --output-on-failure -j "$jobs" -L fuzz)

@@ -1,9 +1,24 @@
-# tests/cli/docs.sh - the man page and -h describe the same commands.
+# tests/cli/docs.sh - the man pages and -h describe the same commands.
 # Every group and verb that 'mailctl -h' and 'mailctl GROUP -h' list must
-# appear in doc/mailctl.8, and the man page must render without warnings.
+# appear in doc/mailctl.8, every option of 'mailctld -h' in
+# doc/mailctld.8, and both pages must render without warnings.
 source "$MAILCTL_SRC/tests/lib.sh"
 man_page="$MAILCTL_SRC/doc/mailctl.8"
-command -v man >/dev/null || { fail "man is not installed (apt-get install man-db)"; done_tests; }
+command -v man >/dev/null || { fail "man is not installed (apt-get install man-db)"; # mailctld(8): renders cleanly and names every option of 'mailctld -h'.
+man --warnings -l "$MAILCTL_SRC/doc/mailctld.8" >"$T/mand.txt" 2>"$T/mand.err" ||
+	fail "man cannot render mailctld.8"
+[ -s "$T/mand.err" ] && fail "mailctld.8 warnings: $(head -c 300 "$T/mand.err")" || pass
+tr -s ' \n' '  ' <"$T/mand.txt" >"$T/mand.flat"
+expect 0 "mailctld -h" -- "$MAILCTLD" -h
+contains "$T/out" "usage: mailctld" "mailctld -h prints usage"
+opts=$(grep -oE '^  -[a-zA-Z]' "$T/out" | tr -d ' ')
+[ "$(wc -w <<<"$opts")" -ge 5 ] && pass || fail "mailctld -h lists too few options: $opts"
+for opt in $opts; do
+	grep -qF -- "$opt" "$T/mand.flat" && pass || fail "mailctld.8 lacks $opt"
+done
+expect 64 "mailctld with a stray argument" -- "$MAILCTLD" stray
+contains "$T/err" "unexpected argument 'stray'" "mailctld names the stray argument"
+done_tests; }
 
 man --warnings -l "$man_page" >"$T/man.txt" 2>"$T/man.err" || fail "man cannot render mailctl.8"
 [ -s "$T/man.err" ] && fail "man warnings: $(head -c 300 "$T/man.err")" || pass
@@ -33,4 +48,18 @@ for g in $groups; do
 		check_help "$g" "$v"
 	done
 done
+# mailctld(8): renders cleanly and names every option of 'mailctld -h'.
+man --warnings -l "$MAILCTL_SRC/doc/mailctld.8" >"$T/mand.txt" 2>"$T/mand.err" ||
+	fail "man cannot render mailctld.8"
+[ -s "$T/mand.err" ] && fail "mailctld.8 warnings: $(head -c 300 "$T/mand.err")" || pass
+tr -s ' \n' '  ' <"$T/mand.txt" >"$T/mand.flat"
+expect 0 "mailctld -h" -- "$MAILCTLD" -h
+contains "$T/out" "usage: mailctld" "mailctld -h prints usage"
+opts=$(grep -oE '^  -[a-zA-Z]' "$T/out" | tr -d ' ')
+[ "$(wc -w <<<"$opts")" -ge 5 ] && pass || fail "mailctld -h lists too few options: $opts"
+for opt in $opts; do
+	grep -qF -- "$opt" "$T/mand.flat" && pass || fail "mailctld.8 lacks $opt"
+done
+expect 64 "mailctld with a stray argument" -- "$MAILCTLD" stray
+contains "$T/err" "unexpected argument 'stray'" "mailctld names the stray argument"
 done_tests

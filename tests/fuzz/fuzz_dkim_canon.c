@@ -44,7 +44,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 static const char ed_pem[] = "-----BEGIN PRIVATE KEY-----\n"
                              "MC4CAQAwBQYDK2VwBCIEIBJAc8am4l8YOKnfaJtqgXX3Fi7TlG09dazgKMYTFMIq\n"
                              "-----END PRIVATE KEY-----\n";
-static const char ed_record[] = "v=DKIM1; k=ed25519; p=ibaW3N6SuoPC/GQen0EMyVVatm0KCxXEf53P4cb8vrc=";
+static const char ed_record[] =
+    "v=DKIM1; k=ed25519; p=ibaW3N6SuoPC/GQen0EMyVVatm0KCxXEf53P4cb8vrc=";
 static const char rsa_record[] =
     "v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAwap2zWgMV1PRMnS/KvCrCYEixlCrjwZe"
     "tOCC5sr40mtK0RvT3C1i/eug5RKYHlK5vNAm/hdcVFCxrrvJQZYkIKgvIiChtYAOs00BVQ7zIeJeAkA6her+nE8CCXcM"
@@ -306,8 +307,7 @@ static int same_verdict(const struct dkim_verdict *a, const struct dkim_verdict 
 	       a->key_bits == b->key_bits && a->testing == b->testing && !strcmp(a->why, b->why);
 }
 
-static size_t verify(const struct msg *msg, const char *top, unsigned seed,
-                     struct dkim_verdict **v)
+static size_t verify(const struct msg *msg, const char *top, unsigned seed, struct dkim_verdict **v)
 {
 	struct dkim_msg *m = feed(msg, top, seed, 0);
 	size_t n = dkim_msg_verify(m, fake_lookup, NULL, NOW, v);
@@ -356,7 +356,8 @@ static void check_roundtrip(const struct msg *msg, unsigned seed)
 	struct dkim_verdict *v = NULL;
 	check(verify(msg, value, 0, &v) >= 1);
 	if (v[0].result != DKIM_PASS) {
-		fprintf(stderr, "our own signature: %s: %s\n", dkim_result_name(v[0].result), v[0].why);
+		fprintf(stderr, "our own signature: %s: %s\n", dkim_result_name(v[0].result),
+		        v[0].why);
 		abort();
 	}
 	free(v);

@@ -17,7 +17,8 @@
 #  2. a forged Authentication-Results claiming b's name is removed;
 #  3. x sends as ceo@example.com straight to b's port 25 while example.com
 #     publishes p=reject: refused with 550 5.7.1, nothing delivered;
-#  4. with a's mailctld stopped, submission is deferred (451) and mail
+#  4. a's mailctld reloads its keys when the database changes and on
+#     SIGHUP; with it stopped (SIGTERM: socket and pid file removed), submission is deferred (451) and mail
 #     from the sendmail command waits in the queue; once mailctld is back,
 #     that message reaches b, signed;
 #  5. 'mailctl check' on b's delivered copy gives the same verdicts.
@@ -184,6 +185,16 @@ contains "$T/out" "550 5.7.1" "forged mail refused with 550 5.7.1"
 contains "$T/out" "DMARC policy of example.com" "the refusal names the DMARC policy"
 sleep 1
 [ -z "$(delivered "$S3")" ] && pass || fail "the forged message was delivered"
+
+# ---- reloads: when the database changes, and on SIGHUP ----
+LOG_A=$(host_path a /var/log/mailctl/mailctl.log)
+logged() { grep -qF "$1" "$LOG_A"; }
+expect 0 "a new (published) key for example.com" -- host_mailctl a dkim keygen example.com --selector extra
+wait_for 6 logged "reloaded (the database changed): 2 signing key(s)" && pass ||
+	fail "mailctld did not reload after the database changed: $(tail -3 "$LOG_A")"
+expect 0 "SIGHUP to a's mailctld" -- host_exec a kill -HUP "$pid_a"
+wait_for 6 logged "reloaded (SIGHUP)" && pass || fail "no reload on SIGHUP: $(tail -3 "$LOG_A")"
+host_exec a kill -0 "$pid_a" && pass || fail "mailctld died on SIGHUP"
 
 # ---- 4. mailctld down on a: deferred, never unsigned ----
 expect 0 "stop a's mailctld" -- host_exec a kill -TERM "$pid_a"

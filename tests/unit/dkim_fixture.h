@@ -416,6 +416,13 @@ FIXTURE int group_teardown(void **state)
 	EVP_PKEY_free(ed_pkey);
 	free(rsa_record);
 	free(ed_record);
+	/* what a failed test may have left behind */
+	static const char *const files[] = {"rsa", "ed25519", "rfc-ed.pem", "junk.pem"};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char *path = xasprintf("%s/%s", dir, files[i]);
+		unlink(path);
+		free(path);
+	}
 	return rmdir(dir);
 }
 

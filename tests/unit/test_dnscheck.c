@@ -331,17 +331,17 @@ static void test_spf_select(void **state)
 
 static void test_dmarc_valid(void **state)
 {
-	struct dnscheck_dmarc d;
+	struct dmarc_record d;
 	(void)state;
 	assert_int_equal(
-	    dnscheck_dmarc_parse("v=DMARC1; p=quarantine; rua=mailto:pm@example.org", &d), 0);
+	    dmarc_record_parse("v=DMARC1; p=quarantine; rua=mailto:pm@example.org", &d), 0);
 	assert_string_equal(d.p, "quarantine");
 	assert_string_equal(d.rua, "mailto:pm@example.org");
 	assert_int_equal(d.adkim, 'r');
 	assert_int_equal(d.aspf, 'r');
 	assert_int_equal(d.pct, 100);
 	assert_string_equal(d.problem, "");
-	assert_int_equal(dnscheck_dmarc_parse(" v = DMARC1 ;p=reject;sp=none; adkim=s; aspf=s; "
+	assert_int_equal(dmarc_record_parse(" v = DMARC1 ;p=reject;sp=none; adkim=s; aspf=s; "
 	                                      "pct=50; fo=0:1:d; ri=86400; rf=afrf; "
 	                                      "ruf=mailto:a@x.example,mailto:b@y.example;",
 	                                      &d),
@@ -351,7 +351,7 @@ static void test_dmarc_valid(void **state)
 	assert_int_equal(d.adkim, 's');
 	assert_int_equal(d.pct, 50);
 	/* unknown tags are ignored by receivers: valid, but noted */
-	assert_int_equal(dnscheck_dmarc_parse("v=DMARC1; p=none; adkm=s; foo=bar", &d), 0);
+	assert_int_equal(dmarc_record_parse("v=DMARC1; p=none; adkm=s; foo=bar", &d), 0);
 	assert_string_equal(d.unknown, "adkm, foo");
 }
 
@@ -374,10 +374,10 @@ static void test_dmarc_invalid(void **state)
 	    {"v=DMARC1; p none", "is not tag=value"},
 	    {"", "must start with v=DMARC1"},
 	};
-	struct dnscheck_dmarc d;
+	struct dmarc_record d;
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		assert_int_equal(dnscheck_dmarc_parse(cases[i].txt, &d), -1);
+		assert_int_equal(dmarc_record_parse(cases[i].txt, &d), -1);
 		if (!strstr(d.problem, cases[i].problem))
 			fail_msg("'%s': problem '%s', want '%s'", cases[i].txt, d.problem,
 			         cases[i].problem);
@@ -387,10 +387,10 @@ static void test_dmarc_invalid(void **state)
 static void test_dmarc_strength(void **state)
 {
 	(void)state;
-	assert_int_equal(dnscheck_dmarc_strength("none"), 0);
-	assert_int_equal(dnscheck_dmarc_strength("Quarantine"), 1);
-	assert_int_equal(dnscheck_dmarc_strength("reject"), 2);
-	assert_int_equal(dnscheck_dmarc_strength("bogus"), -1);
+	assert_int_equal(dmarc_policy_strength("none"), 0);
+	assert_int_equal(dmarc_policy_strength("Quarantine"), 1);
+	assert_int_equal(dmarc_policy_strength("reject"), 2);
+	assert_int_equal(dmarc_policy_strength("bogus"), -1);
 }
 
 /* ---- expected versus found ---- */

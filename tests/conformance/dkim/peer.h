@@ -164,6 +164,8 @@ static void peer_verify(const char *cmd, const char *keys_file, const char **pat
 	free(out);
 }
 
+static void peer_teardown(void);
+
 /* The scratch directory, and both peers usable: else -1, saying which
  * Debian package is missing. */
 static int peer_setup(void)
@@ -191,6 +193,7 @@ static int peer_setup(void)
 	if (run(argv, NULL, NULL) != 0) {
 		show_stderr();
 		print_error("the DKIM peers cannot run (see above)\n");
+		peer_teardown();
 		return -1;
 	}
 	return 0;
