@@ -120,6 +120,11 @@ static const struct config_key keys[] = {
     /* DNS blocklists (lib/dnsbl.c). */
     KEY("blacklist.zones_file", CONFIG_PATH, MAILCTL_DNSBL_FILE, dnsbl_file,
         "table of the DNS blocklists 'blacklist check' asks (zone, codes, delisting URL)"),
+    /* Certificates (lib/acme*.c). */
+    KEY("paths.acme_webroot", CONFIG_PATH, "/var/lib/mailctl/acme", acme_webroot,
+        "directory nginx serves /.well-known/acme-challenge/ from (HTTP-01 token files)"),
+    KEY("acme.directory", CONFIG_STRING, "https://acme-v02.api.letsencrypt.org/directory",
+        acme_directory, "ACME directory URL of the certificate authority"),
     /* The milter, mailctld (daemon/). */
     KEY("milter.socket", CONFIG_PATH, "/var/spool/postfix/mailctl/milter.sock", milter_socket,
         "UNIX socket mailctld listens on for Postfix; inside Postfix's queue directory, "

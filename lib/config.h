@@ -74,6 +74,9 @@ struct config {
 
 	char *dnsbl_file; /* blacklist.zones_file: the DNSBL table (data/dnsbl.yaml) */
 
+	char *acme_webroot;   /* paths.acme_webroot */
+	char *acme_directory; /* acme.directory */
+
 	char *milter_socket;               /* milter.socket */
 	long long milter_dns_budget_ms;    /* milter.dns_budget_ms */
 	int milter_dmarc_reject;           /* milter.dmarc_reject */

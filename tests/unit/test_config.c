@@ -661,6 +661,8 @@ static void test_foreach_defaults(void **state)
 	    "mail.plaintext_ports",
 	    "dns.resolver",
 	    "blacklist.zones_file",
+	    "paths.acme_webroot",
+	    "acme.directory",
 	    "milter.socket",
 	    "milter.dns_budget_ms",
 	    "milter.dmarc_reject",
@@ -701,8 +703,8 @@ static void test_foreach_changed(void **state)
 	              "accounts:\n  default_quota: 500M\npasswords:\n  dictionary_check: off\n"
 	              "  min_length: 12\n");
 	config_foreach(&cfg, collect, &s);
-	assert_int_equal(s.count, 36);
-	assert_int_equal(s.defaults, 33);
+	assert_int_equal(s.count, 38);
+	assert_int_equal(s.defaults, 35);
 	assert_false(s.is_default[find_item(&s, "hostname")]);
 	assert_string_equal(s.values[find_item(&s, "hostname")], "mx.example.org");
 	assert_false(s.is_default[find_item(&s, "accounts.default_quota")]);
