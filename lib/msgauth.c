@@ -94,19 +94,24 @@ static void set_reply(struct msgauth_result *r, enum msgauth_action a, const cha
 	snprintf(r->smtp_text, sizeof(r->smtp_text), "%s", text);
 }
 
-/* The one From domain of the message, or NULL (with the reason). */
+/* The one From domain of the message, or NULL (with the reason); 'doms'
+ * has room for DMARC_MAX_AUTHORS. */
 static const char *from_domain(struct msgauth *m, char (*doms)[256], const char **why)
 {
 	if (m->nfrom != 1) {
 		*why = m->nfrom ? "several From fields" : "no From field";
 		return NULL;
 	}
-	size_t n = dmarc_from_domains((const char *const *)m->from, 1, doms, 4);
+	size_t n = dmarc_from_domains((const char *const *)m->from, 1, doms, DMARC_MAX_AUTHORS);
 	if (n == 0) {
 		*why = "no address in the From field";
 		return NULL;
 	}
-	for (size_t i = 1; i < n && i < 4; i++)
+	if (n > DMARC_MAX_AUTHORS) {
+		*why = "too many From addresses";
+		return NULL;
+	}
+	for (size_t i = 1; i < n; i++)
 		if (strcasecmp(doms[0], doms[i]) != 0) {
 			*why = "From addresses of several domains";
 			return NULL;
@@ -116,7 +121,7 @@ static const char *from_domain(struct msgauth *m, char (*doms)[256], const char 
 
 static void sign(struct msgauth *m, time_t now, struct msgauth_result *r)
 {
-	char doms[4][256];
+	char doms[DMARC_MAX_AUTHORS][256];
 	const char *why = NULL, *dom = from_domain(m, doms, &why);
 	if (!dom) {
 		strbuf_addf(&r->report, "dkim: not signed: %s\n", why);
@@ -131,8 +136,14 @@ static void sign(struct msgauth *m, time_t now, struct msgauth_result *r)
 		if (dkim_msg_sign(m->dkim, k->domain, k->selector, k->key, now, &value, &err) < 0) {
 			strbuf_addf(&r->report, "dkim: signing with %s of %s failed: %s\n",
 			            k->selector, k->domain, err.msg);
-			set_reply(r, MSGAUTH_TEMPFAIL, "451", "4.7.0",
-			          "the message could not be DKIM-signed; try again later");
+			/* Never out unsigned: a message that can never be signed (a
+			 * header over the limits) is refused, anything else deferred. */
+			if (err.kind == MC_EDATA)
+				set_reply(r, MSGAUTH_REJECT, "550", "5.7.0",
+				          "the message cannot be DKIM-signed: its header is too large");
+			else if (r->action != MSGAUTH_REJECT)
+				set_reply(r, MSGAUTH_TEMPFAIL, "451", "4.7.0",
+				          "the message could not be DKIM-signed; try again later");
 			continue;
 		}
 		r->signatures = xrealloc(r->signatures, (r->nsignatures + 1) * sizeof(char *));
@@ -174,9 +185,10 @@ static void check_dkim(struct msgauth *m, dnsq_lookup_fn fn, void *ctx, time_t n
 	if (r->ndkim == 0)
 		strbuf_addstr(&r->report, "dkim: none (the message is not signed)\n");
 	for (size_t i = 0; i < r->ndkim; i++)
-		strbuf_addf(&r->report, "dkim: %s for d=%s s=%s (%s)\n",
+		strbuf_addf(&r->report, "dkim: %s for d=%s s=%s%s%s%s\n",
 		            dkim_result_name(r->dkim[i].result), r->dkim[i].domain,
-		            r->dkim[i].selector, r->dkim[i].why);
+		            r->dkim[i].selector, r->dkim[i].why[0] ? " (" : "", r->dkim[i].why,
+		            r->dkim[i].why[0] ? ")" : "");
 }
 
 static void check_dmarc(struct msgauth *m, dnsq_lookup_fn fn, void *ctx, unsigned sample,
@@ -198,13 +210,39 @@ static void check_dmarc(struct msgauth *m, dnsq_lookup_fn fn, void *ctx, unsigne
 	            r->dmarc.header_from[0] ? r->dmarc.header_from : "-", r->dmarc.why);
 }
 
-/* Whether a temporary SPF or DKIM error could have turned DMARC to pass. */
+/* Same organisational domain (relaxed alignment, the loosest a policy
+ * can ask for). */
+static int may_align(const char *a, const char *b)
+{
+	char oa[256], ob[256];
+	return a && b && a[0] && b[0] && dmarc_org_domain(a, oa, sizeof(oa)) == 0 &&
+	       dmarc_org_domain(b, ob, sizeof(ob)) == 0 && strcasecmp(oa, ob) == 0;
+}
+
+/* Whether a temporary SPF or DKIM error could have turned DMARC to pass:
+ * only a check of an identity that may align with the From domain. */
 static int auth_temperror(const struct msgauth_result *r)
 {
-	if (r->spf.result == SPF_TEMPERROR)
+	const char *from = r->dmarc.header_from;
+	if (r->spf.result == SPF_TEMPERROR && may_align(r->spf.domain, from))
 		return 1;
 	for (size_t i = 0; i < r->ndkim; i++)
-		if (r->dkim[i].result == DKIM_TEMPERROR)
+		if (r->dkim[i].result == DKIM_TEMPERROR && may_align(r->dkim[i].domain, from))
+			return 1;
+	return 0;
+}
+
+/* SPF or DKIM passed for exactly the From domain: DMARC passes whatever
+ * the record says, so not getting the record changes nothing. */
+static int exact_pass(const struct msgauth_result *r)
+{
+	const char *from = r->dmarc.header_from;
+	if (!from[0])
+		return 0;
+	if (r->spf.result == SPF_PASS && !strcasecmp(r->spf.domain, from))
+		return 1;
+	for (size_t i = 0; i < r->ndkim; i++)
+		if (r->dkim[i].result == DKIM_PASS && !strcasecmp(r->dkim[i].domain, from))
 			return 1;
 	return 0;
 }
@@ -218,7 +256,16 @@ static void decide(struct msgauth *m, struct msgauth_result *r)
 		          "message rejected: it must have exactly one From field (RFC 5322 3.6)");
 		return;
 	}
-	if (r->dmarc.result == DMARC_TEMPERROR) {
+	char doms[DMARC_MAX_AUTHORS][256];
+	const char *why = NULL;
+	if (!from_domain(m, doms, &why) && m->nfrom == 1 && p->dmarc_reject) {
+		/* No author domain may hide behind another's (RFC 7489 6.6.1). */
+		snprintf(text, sizeof(text), "message rejected: %s in the From field", why);
+		set_reply(r, MSGAUTH_REJECT, "550", "5.7.1", text);
+		return;
+	}
+	if (r->dmarc.result == DMARC_TEMPERROR &&
+	    (p->dmarc_reject || p->dmarc_quarantine) && !exact_pass(r)) {
 		snprintf(text, sizeof(text),
 		         "the DMARC policy of %s could not be looked up; try again later",
 		         r->dmarc.header_from);
@@ -262,11 +309,13 @@ void msgauth_finish(struct msgauth *m, dnsq_lookup_fn fn, void *ctx, time_t now,
 		check_dmarc(m, fn, ctx, sample, out);
 		decide(m, out);
 		out->authres = msgauth_authres_build(m->pol->authserv_id, m->env, out);
-		if (m->nclaims) {
-			out->remove_authres = xcalloc(m->nclaims, sizeof(size_t));
-			memcpy(out->remove_authres, m->claims, m->nclaims * sizeof(size_t));
-			out->nremove_authres = m->nclaims;
-		}
+	}
+	/* Claims of our authserv-id go, outbound too (RFC 8601 5): a user must
+	 * not hand a local recipient a verdict in our name. */
+	if (m->nclaims) {
+		out->remove_authres = xcalloc(m->nclaims, sizeof(size_t));
+		memcpy(out->remove_authres, m->claims, m->nclaims * sizeof(size_t));
+		out->nremove_authres = m->nclaims;
 	}
 	strbuf_addf(&out->report, "action: %s%s%s%s%s\n", msgauth_action_name(out->action),
 	            out->smtp_code[0] ? " " : "", out->smtp_code, out->smtp_code[0] ? " " : "",

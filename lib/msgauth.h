@@ -16,17 +16,25 @@
  * claims that id is removed first - and an action:
  *   - REJECT (550 5.7.1) when DMARC fails for a domain whose policy is
  *     reject, after pct sampling, and milter.dmarc_reject is on; also
- *     when the message has no From field or several (RFC 5322 3.6 asks
- *     for exactly one; RFC 7489 6.6.1 cannot evaluate it otherwise);
+ *     (with milter.dmarc_reject on) when the message has no From field or
+ *     several (RFC 5322 3.6 asks for exactly one), or one whose authors
+ *     are in several domains or none (RFC 7489 6.6.1: no domain may hide
+ *     behind another's);
  *   - QUARANTINE: the same for policy quarantine with
  *     milter.dmarc_quarantine on: an X-Mailctl-Quarantine field is added
  *     and the Sieve before-script files the message into Junk;
  *   - TEMPFAIL (451 4.7.1) when a DNS failure could change that verdict:
- *     the DMARC record could not be fetched, or DMARC failed under an
- *     enforced policy while an SPF or DKIM check that could have aligned
- *     had a temporary error. Never a silent accept;
+ *     the DMARC record could not be fetched (unless enforcement is off, or
+ *     SPF or DKIM passed for exactly the From domain, when any record
+ *     would pass it), or DMARC failed under an enforced policy while an
+ *     SPF or DKIM check of an identity in the From domain's organisational
+ *     domain had a temporary error. Never a silent accept;
  *   - ACCEPT otherwise. SPF fail alone never rejects: DMARC decides.
- * Incoming X-Mailctl-Quarantine fields are always removed.
+ * Incoming X-Mailctl-Quarantine fields are always removed, and so are
+ * Authentication-Results fields claiming our authserv-id, outbound too
+ * (RFC 8601 5). Outbound, a message that can never be signed (its header
+ * is over dkim_msg.h's limits) is refused (550 5.7.0) and any other
+ * signing failure deferred (451 4.7.0): nothing leaves unsigned.
  *
  * Feed a message as the milter sees it: msgauth_header() per field,
  * msgauth_eoh(), msgauth_body() chunks, then msgauth_finish() with the

@@ -31,7 +31,15 @@ static const char *skip_cfws(const char *s)
 int msgauth_authres_claims(const char *value, const char *authserv_id)
 {
 	const char *s = skip_cfws(value);
-	size_t n = strcspn(s, " \t\r\n;(");
+	size_t n;
+	if (*s == '"') { /* a quoted-string authserv-id (RFC 8601 2.2 "value") */
+		s++;
+		n = strcspn(s, "\"");
+		if (memchr(s, '\\', n))
+			return 0; /* no host name needs quoted-pairs */
+	} else {
+		n = strcspn(s, " \t\r\n;(");
+	}
 	size_t want = strlen(authserv_id);
 	if (want && authserv_id[want - 1] == '.')
 		want--;

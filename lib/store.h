@@ -197,6 +197,32 @@ struct audit_list {
 	size_t n, alloc;
 };
 
+/* ---- blocklist results ---- */
+struct blacklist_row {
+	long long id;
+	char *checked; /* "YYYY-MM-DDTHH:MM:SSZ" */
+	char *subject;
+	char *zone;
+	char *status; /* clean, listed, refused, timeout, error, skipped */
+	char *detail;
+};
+struct blacklist_list {
+	struct blacklist_row *v;
+	size_t n, alloc;
+};
+/* Add one result of the check made at 'checked'. */
+int store_blacklist_add(struct store *st, const struct blacklist_row *r, struct mc_error *err);
+/* The newest result per subject and list (the state the last check left). */
+int store_blacklist_latest(struct store *st, struct blacklist_list *out, struct mc_error *err);
+/* Results, newest first: every one ('changes' 0) or only those whose status
+ * differs from the same subject and list's result before ('changes' 1);
+ * 'subject' NULL for all; at most 'limit'. */
+int store_blacklist_history(struct store *st, const char *subject, int changes, long long limit,
+                            struct blacklist_list *out, struct mc_error *err);
+/* Delete results checked before 'before' (the same time format). */
+int store_blacklist_prune(struct store *st, const char *before, struct mc_error *err);
+void blacklist_list_release(struct blacklist_list *l);
+
 /* Record a change; call inside the transaction that makes it. */
 int store_audit(struct store *st, const char *actor, const char *action, const char *subject,
                 const char *detail, struct mc_error *err);

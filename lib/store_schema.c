@@ -59,6 +59,18 @@ const char *const store_migrations[] = {
      * state is 'retired'; keys already retired count from the migration. */
     "ALTER TABLE dkim_keys ADD COLUMN retired TEXT;"
     "UPDATE dkim_keys SET retired = " NOW " WHERE state = 'retired';",
+    /* 3 -> 4: blocklist results, one row per subject (IP or domain) and list
+     * per check (mailctld every blacklist.interval_hours, or on demand):
+     * 'blacklist history' and the alerts read the changes from it. */
+    "CREATE TABLE blacklist_results ("
+    "  id INTEGER PRIMARY KEY,"
+    "  checked TEXT NOT NULL," /* UTC, the same for every row of one check */
+    "  subject TEXT NOT NULL,"
+    "  zone TEXT NOT NULL,"
+    "  status TEXT NOT NULL CHECK (status IN"
+    "    ('clean', 'listed', 'refused', 'timeout', 'error', 'skipped')),"
+    "  detail TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX blacklist_results_by_list ON blacklist_results (subject, zone, id);",
 };
 
 const int store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

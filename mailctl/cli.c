@@ -263,3 +263,14 @@ int cli_plain(struct cli *cli, int argc, char **argv, int min, int max, int *cod
 		return -1;
 	return i;
 }
+
+int cli_limit_opt(int opt, const char *arg, void *ctx)
+{
+	char *end;
+	(void)opt;
+	long long v = strtoll(arg, &end, 10);
+	if (*arg == '\0' || *end != '\0' || v < 1 || v > 1000000)
+		return cli_error(EX_USAGE, "invalid --limit '%s': a number from 1 to 1000000", arg);
+	*(long long *)ctx = v;
+	return EX_OK;
+}

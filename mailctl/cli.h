@@ -80,6 +80,10 @@ int cli_getopt(struct cli *cli, int argc, char **argv, const char *shortopts,
                const struct option *opts, int (*on)(int opt, const char *arg, void *ctx), void *ctx,
                int *code);
 
+/* A cli_getopt callback for --limit N (1..1000000) into the long long at
+ * 'ctx'. */
+int cli_limit_opt(int opt, const char *arg, void *ctx);
+
 /* Require 'min'..'max' operands ('max' -1: any), then cli_ready(): every
  * verb calls this once its arguments are parsed, so usage errors come
  * before privilege and database errors. */

@@ -1,6 +1,7 @@
 /* mailctl blacklist check, mailctl blacklist zones */
 #include "cli.h"
 #include "dnsbl.h"
+#include "dnsbl_monitor.h"
 #include "domain.h"
 #include "netaddr.h"
 #include "strbuf.h"
@@ -53,32 +54,6 @@ static int pick_resolver(const struct config *cfg, struct dnsq_server *s, struct
 		        "refuse: use a local recursive resolver (unbound)\n",
 		        s->text, who);
 	return 0;
-}
-
-/* Configured addresses ("a, b c"), else the interfaces'; then every
- * hosted domain. */
-static int default_subjects(struct cli *cli, struct netaddr_list *out, struct mc_error *err)
-{
-	struct netaddr_list v4 = {0}, v6 = {0};
-	struct domain_list doms = {0};
-	int rc = netaddr_server(cli->cfg.ipv4, cli->cfg.ipv6, &v4, &v6, err);
-	for (size_t i = 0; i < v4.n; i++)
-		netaddr_list_add(out, v4.v[i]);
-	for (size_t i = 0; i < v6.n; i++)
-		netaddr_list_add(out, v6.v[i]);
-	if (rc == 0)
-		rc = domain_list(&cli->ctx, &doms, err);
-	for (size_t i = 0; rc == 0 && i < doms.n; i++)
-		netaddr_list_add(out, doms.v[i].name);
-	netaddr_list_release(&v4);
-	netaddr_list_release(&v6);
-	domain_list_release(&doms);
-	if (rc == 0 && !out->n)
-		rc = mc_fail(
-		    err, MC_ECONFIG,
-		    "nothing to check: no public address (set network.ipv4 or network.ipv6) "
-		    "and no hosted domain");
-	return rc;
 }
 
 static long elapsed_ms(const struct timespec *t0)
@@ -172,7 +147,7 @@ static int bl_cmd_check(struct cli *cli, int argc, char **argv)
 	if (rc == 0)
 		rc = pick_resolver(&cli->cfg, &o.server, &err);
 	if (rc == 0 && !subjects.n)
-		rc = default_subjects(cli, &subjects, &err);
+		rc = dnsbl_subjects_default(&cli->ctx, &subjects, &err);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (rc == 0)
 		rc = dnsbl_check(&t, (const char *const *)subjects.v, subjects.n, &o.server, 0,
@@ -259,6 +234,62 @@ static int bl_cmd_zones(struct cli *cli, int argc, char **argv)
 	return rc < 0 ? cli_fail(&err) : code;
 }
 
+struct history_opts {
+	long long limit;
+	int all;
+};
+
+static int on_history_opt(int opt, const char *arg, void *ctx)
+{
+	struct history_opts *o = ctx;
+	if (opt == 'a') {
+		o->all = 1;
+		return EX_OK;
+	}
+	return cli_limit_opt(opt, arg, &o->limit);
+}
+
+static int bl_cmd_history(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"all", no_argument, NULL, 'a'}, {"limit", required_argument, NULL, 'n'}, {0}};
+	struct history_opts o = {.limit = 50};
+	struct blacklist_list l = {0};
+	struct mc_error err;
+	int code, i = cli_getopt(cli, argc, argv, "", opts, on_history_opt, &o, &code);
+	if (i < 0)
+		return code;
+	if (i < argc && dnsbl_subject_kind(argv[i]) == DNSBL_SUBJECT_BAD)
+		return cli_usage(cli, "'%s' is neither an IP address nor a domain", argv[i]);
+	if ((code = cli_args_done(cli, argc - i, 0, 1)) != EX_OK)
+		return code;
+	if (store_blacklist_history(cli->st, i < argc ? argv[i] : NULL, !o.all, o.limit, &l,
+	                            &err) < 0)
+		return cli_fail(&err);
+	print_begin(&cli->out, cli->json, 0);
+	print_col(&cli->out, "checked", "CHECKED", CELL_STR);
+	print_col(&cli->out, "subject", "SUBJECT", CELL_STR);
+	print_col(&cli->out, "list", "LIST", CELL_STR);
+	print_col(&cli->out, "result", "RESULT", CELL_STR);
+	print_col(&cli->out, "detail", "DETAIL", CELL_STR);
+	for (size_t r = 0; r < l.n; r++) {
+		print_str(&cli->out, l.v[r].checked);
+		print_str(&cli->out, l.v[r].subject);
+		print_str(&cli->out, l.v[r].zone);
+		print_str(&cli->out, l.v[r].status);
+		print_str(&cli->out, l.v[r].detail);
+	}
+	code = print_end(&cli->out) < 0 ? EX_IOERR : EX_OK;
+	blacklist_list_release(&l);
+	return code;
+}
+
+static const char *const history_opts[] = {
+    "--all	every stored result, not only the changes",
+    "--limit N	how many rows, newest first (50)",
+    NULL,
+};
+
 static const char *const check_opts[] = {
     "--resolver ADDR[:PORT]\tresolver to ask (default: dns.resolver, else /etc/resolv.conf)",
     NULL,
@@ -277,5 +308,9 @@ const struct verb blacklist_verbs[] = {
      check_opts},
     {"zones", bl_cmd_zones, 0, "[--health] [--resolver ADDR[:PORT]]",
      "Show the blocklist table; with --health, test that each list still works.", zones_opts},
+    {"history", bl_cmd_history, CMD_STORE_RO, "[IP|DOMAIN] [--all] [--limit N]",
+     "What mailctld's checks found: each change of a result (listed, delisted, ...), newest "
+     "first.",
+     history_opts},
     {0},
 };

@@ -61,24 +61,13 @@ static int db_cmd_status(struct cli *cli, int argc, char **argv)
 	return print_end(&cli->out) < 0 ? EX_IOERR : EX_OK;
 }
 
-static int on_limit(int opt, const char *arg, void *ctx)
-{
-	char *end;
-	(void)opt;
-	long long v = strtoll(arg, &end, 10);
-	if (*arg == '\0' || *end != '\0' || v < 1 || v > 1000000)
-		return cli_error(EX_USAGE, "invalid --limit '%s': a number from 1 to 1000000", arg);
-	*(long long *)ctx = v;
-	return EX_OK;
-}
-
 static int audit_cmd_list(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {{"limit", required_argument, NULL, 'n'}, {0}};
 	struct mc_error err;
 	struct audit_list l;
 	long long limit = 50;
-	int code, i = cli_getopt(cli, argc, argv, "", opts, on_limit, &limit, &code);
+	int code, i = cli_getopt(cli, argc, argv, "", opts, cli_limit_opt, &limit, &code);
 	if (i < 0)
 		return code;
 	if ((code = cli_args_done(cli, argc - i, 0, 0)) != EX_OK)
