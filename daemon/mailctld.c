@@ -9,9 +9,11 @@
  * the database or a key. The main thread handles the signals - SIGHUP
  * reloads the configuration and keys, SIGTERM/SIGINT stop cleanly - and
  * reloads by itself when the database file changes; libmilter's threads
- * serve the connections.
+ * serve the connections, and one more runs the periodic jobs (jobs.c:
+ * blocklist monitoring, DKIM rotation).
  */
 #include "mailctld.h"
+#include "jobs.h"
 #include "service.h"
 #include "xalloc.h"
 
@@ -195,12 +197,14 @@ static int write_pid(const char *path, const struct passwd *pw)
 	return 0;
 }
 
-static volatile sig_atomic_t got_hup, got_term;
+static volatile sig_atomic_t got_hup, got_term, got_usr1;
 
 static void on_signal(int sig)
 {
 	if (sig == SIGHUP)
 		got_hup = 1;
+	else if (sig == SIGUSR1)
+		got_usr1 = 1;
 	else
 		got_term = 1;
 }
@@ -248,6 +252,11 @@ static void supervise(const char *config_path)
 	db_stamp(db, seen, sizeof(seen));
 	while (!got_term) {
 		sleep(2); /* a signal ends it early */
+		if (got_usr1) {
+			got_usr1 = 0;
+			log_msg(LOG_INFO, "SIGUSR1: checking the blocklists now");
+			jobs_kick_blacklist();
+		}
 		db_stamp(db, now, sizeof(now));
 		if (got_hup || strcmp(now, seen) != 0) {
 			reload(config_path, got_hup ? "SIGHUP" : "the database changed");
@@ -277,6 +286,7 @@ static int serve(const struct opts *o, struct state *st)
 		free(pidfile);
 		return EX_OSERR;
 	}
+	jobs_open_log(st->cfg.mail_log);
 	if (write_pid(pidfile, pw) < 0 || drop_privileges(pw) < 0) {
 		free(pidfile);
 		return EX_OSERR;
@@ -302,9 +312,10 @@ static int serve(const struct opts *o, struct state *st)
 	sigaddset(&sigs, SIGHUP);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* the milter's threads never see them */
+	sigaddset(&sigs, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* the other threads never see them */
 	pthread_t t;
-	if (pthread_create(&t, NULL, milter_thread, NULL) != 0) {
+	if (jobs_start() < 0 || pthread_create(&t, NULL, milter_thread, NULL) != 0) {
 		log_msg(LOG_ERR, "cannot start the milter thread");
 		return EX_OSERR;
 	}
@@ -312,11 +323,13 @@ static int serve(const struct opts *o, struct state *st)
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	pthread_sigmask(SIG_UNBLOCK, &sigs, NULL); /* this thread takes them all */
 	supervise(o->config);
 	log_msg(LOG_INFO, "stopping");
 	smfi_stop();
 	pthread_join(t, NULL);
+	jobs_stop();
 	unlink(pidfile);
 	unlink(st->cfg.milter_socket);
 	free(pidfile);

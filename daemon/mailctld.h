@@ -5,7 +5,8 @@
  * whole by state_load() and swapped in by state_install(); each message
  * holds a reference from MAIL FROM to its end, so a reload never changes
  * what a message in flight sees, and the old state is freed when the
- * last such message ends.
+ * last such message ends. Each state has its own DNS answer cache (for
+ * its resolver), so a reload starts with an empty one.
  */
 #ifndef MAILCTLD_H
 #define MAILCTLD_H
@@ -19,6 +20,7 @@ struct state {
 	struct msgauth_policy policy;
 	struct msgauth_keys *keys;
 	struct dnsq_server resolver;
+	struct dnsq_cache *dns_cache; /* shared by every message of this state */
 	char hostname[256];
 	int refs; /* under the state lock */
 };

@@ -1,6 +1,13 @@
 /* The libmilter callbacks: each message goes through lib/msgauth.h and
  * its result becomes header changes and the SMTP reply. Any failure of
- * our own tempfails the message (never accepted unsigned or unchecked). */
+ * our own tempfails the message (never accepted unsigned or unchecked).
+ *
+ * We decide nothing before the end of the message, so we ask the MTA not
+ * to wait for our reply to CONNECT, HELO, MAIL, each header field, the
+ * end of the header and each body chunk (the SMFIP_NR_* steps Postfix
+ * and Sendmail offer): one round trip per message instead of one per
+ * step. A failure in such a step is remembered and tempfails the message
+ * at its end. */
 #include "mailctld.h"
 #include "xalloc.h"
 
@@ -19,13 +26,36 @@ struct msg {
 	struct msgauth *ma;
 };
 
+/* The steps whose reply we ask the MTA not to wait for. */
+#define NO_REPLY                                                                                   \
+	(SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_HDR | SMFIP_NR_EOH |             \
+	 SMFIP_NR_BODY)
+
 struct conn {
 	char ip[INET6_ADDRSTRLEN];
 	char helo[256];
 	int local;
-	int leadspc; /* header values come with their leading space */
+	int leadspc;            /* header values come with their leading space */
+	unsigned long noreply;  /* the NO_REPLY steps the MTA agreed to */
+	int failed;             /* a step without reply failed: tempfail at the end */
 	struct msg *msg;
 };
+
+/* Go on after a step: without a word when the MTA waits for none. */
+static sfsistat go_on(const struct conn *c, unsigned long step)
+{
+	return c->noreply & step ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+/* A step failed: tempfail now, or at the end of the message when the MTA
+ * waits for no reply to this step. */
+static sfsistat step_failed(struct conn *c, unsigned long step)
+{
+	if (!c || !(c->noreply & step))
+		return SMFIS_TEMPFAIL;
+	c->failed = 1;
+	return SMFIS_NOREPLY;
+}
 
 static void msg_end(struct conn *c)
 {
@@ -51,9 +81,10 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
 	(void)f3;
 	struct conn *c = xcalloc(1, sizeof(*c));
 	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS);
-	*pf1 = f1 & (SMFIP_HDR_LEADSPC | SMFIP_NORCPT | SMFIP_NOUNKNOWN | SMFIP_NODATA);
+	*pf1 = f1 & (SMFIP_HDR_LEADSPC | SMFIP_NORCPT | SMFIP_NOUNKNOWN | SMFIP_NODATA | NO_REPLY);
 	*pf2 = *pf3 = 0;
 	c->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
+	c->noreply = *pf1 & NO_REPLY;
 	if ((*pf0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS)) != (SMFIF_ADDHDRS | SMFIF_CHGHDRS)) {
 		log_msg(LOG_ERR, "the MTA does not let us add and change header fields");
 		free(c);
@@ -74,6 +105,7 @@ static sfsistat on_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 	struct conn *c = smfi_getpriv(ctx);
 	if (!c)
 		return SMFIS_TEMPFAIL;
+	c->failed = 0;
 	c->ip[0] = 0;
 	if (sa && sa->sa_family == AF_INET) {
 		inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)sa)->sin_addr, c->ip, sizeof(c->ip));
@@ -86,15 +118,16 @@ static sfsistat on_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 	}
 	/* No address (the sendmail command) or loopback: mail made here. */
 	c->local = !c->ip[0] || is_loopback(c->ip);
-	return SMFIS_CONTINUE;
+	return go_on(c, SMFIP_NR_CONN);
 }
 
 static sfsistat on_helo(SMFICTX *ctx, char *helo)
 {
 	struct conn *c = smfi_getpriv(ctx);
-	if (c)
-		snprintf(c->helo, sizeof(c->helo), "%s", helo ? helo : "");
-	return SMFIS_CONTINUE;
+	if (!c)
+		return SMFIS_TEMPFAIL;
+	snprintf(c->helo, sizeof(c->helo), "%s", helo ? helo : "");
+	return go_on(c, SMFIP_NR_HELO);
 }
 
 static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
@@ -103,6 +136,7 @@ static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
 	if (!c)
 		return SMFIS_TEMPFAIL;
 	msg_end(c);
+	c->failed = 0;
 	struct msg *m = c->msg = xcalloc(1, sizeof(*m));
 	const char *from = argv && argv[0] ? argv[0] : "";
 	size_t n = strlen(from);
@@ -120,14 +154,14 @@ static sfsistat on_envfrom(SMFICTX *ctx, char **argv)
 	                              .local = c->local,
 	                              .receiver = m->st->hostname};
 	m->ma = msgauth_new(&m->env, &m->st->policy, m->st->keys);
-	return SMFIS_CONTINUE;
+	return go_on(c, SMFIP_NR_MAIL);
 }
 
 static sfsistat on_header(SMFICTX *ctx, char *name, char *value)
 {
 	struct conn *c = smfi_getpriv(ctx);
 	if (!c || !c->msg)
-		return SMFIS_TEMPFAIL;
+		return step_failed(c, SMFIP_NR_HDR);
 	if (c->leadspc) {
 		msgauth_header(c->msg->ma, name, value);
 	} else {
@@ -135,25 +169,25 @@ static sfsistat on_header(SMFICTX *ctx, char *name, char *value)
 		msgauth_header(c->msg->ma, name, v);
 		free(v);
 	}
-	return SMFIS_CONTINUE;
+	return go_on(c, SMFIP_NR_HDR);
 }
 
 static sfsistat on_eoh(SMFICTX *ctx)
 {
 	struct conn *c = smfi_getpriv(ctx);
 	if (!c || !c->msg)
-		return SMFIS_TEMPFAIL;
+		return step_failed(c, SMFIP_NR_EOH);
 	msgauth_eoh(c->msg->ma);
-	return SMFIS_CONTINUE;
+	return go_on(c, SMFIP_NR_EOH);
 }
 
 static sfsistat on_body(SMFICTX *ctx, unsigned char *data, size_t len)
 {
 	struct conn *c = smfi_getpriv(ctx);
 	if (!c || !c->msg)
-		return SMFIS_TEMPFAIL;
+		return step_failed(c, SMFIP_NR_BODY);
 	msgauth_body(c->msg->ma, data, len);
-	return SMFIS_CONTINUE;
+	return go_on(c, SMFIP_NR_BODY);
 }
 
 /* A header value for the MTA: line breaks as LF (Postfix adds CRs). */
@@ -213,13 +247,18 @@ static void log_result(SMFICTX *ctx, const struct conn *c, const struct msgauth_
 static sfsistat on_eom(SMFICTX *ctx)
 {
 	struct conn *c = smfi_getpriv(ctx);
-	if (!c || !c->msg)
+	if (!c || !c->msg || c->failed) {
+		if (c && c->failed)
+			log_msg(LOG_ERR, "%s: the message came out of order: tempfail", qid(ctx));
+		msg_end(c);
 		return SMFIS_TEMPFAIL;
+	}
 	struct state *st = c->msg->st;
 	struct dnsq d;
 	struct msgauth_result r;
 	dnsq_init(&d, &st->resolver);
 	d.timeout_ms = (int)st->cfg.milter_dns_budget_ms;
+	d.cache = st->dns_cache;
 	msgauth_finish(c->msg->ma, dnsq_lookup_now, &d, time(NULL), arc4random_uniform(100), &r);
 	dnsq_release(&d);
 	sfsistat rc = SMFIS_CONTINUE;

@@ -17,6 +17,7 @@ static void state_free(struct state *st)
 	if (!st)
 		return;
 	msgauth_keys_free(st->keys);
+	dnsq_cache_free(st->dns_cache);
 	config_release(&st->cfg);
 	free(st);
 }
@@ -57,6 +58,7 @@ struct state *state_load(const char *config_path, struct mc_error *err)
 		state_free(st);
 		return NULL;
 	}
+	st->dns_cache = dnsq_cache_new(0, 0);
 	return st;
 }
 

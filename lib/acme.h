@@ -78,8 +78,8 @@ json_t *acme_eab(EVP_PKEY *account_key, const char *eab_kid, const char *hmac_b6
 
 /* A DER CSR for 'names' (first = subject CN when it fits), signed by
  * 'key' with SHA-256. */
-int acme_csr(EVP_PKEY *key, const char *const *names, size_t n, unsigned char **der,
-             size_t *len, struct mc_error *err);
+int acme_csr(EVP_PKEY *key, const char *const *names, size_t n, unsigned char **der, size_t *len,
+             struct mc_error *err);
 
 /* ---- acme_http.c ---- */
 
@@ -158,6 +158,7 @@ struct acme_client {
 	char *kid;     /* the account URL once known */
 	char *nonce;
 	struct acme_limits limits;
+	char problem[64]; /* the type name of the last problem document */
 	/* counters, for reports and tests */
 	unsigned requests, bad_nonces;
 };
@@ -193,8 +194,7 @@ void acme_webroot_withdraw(const struct acme_webroot *w, const char *token);
 
 /* The order, from newOrder to the chain: authorize every name over HTTP-01
  * through 'w', finalize with 'csr', download the PEM chain (leaf first). */
-int acme_issue(struct acme_client *c, const char *const *names, size_t n,
-               const unsigned char *csr, size_t csr_len, const struct acme_webroot *w,
-               char **chain, struct mc_error *err);
+int acme_issue(struct acme_client *c, const char *const *names, size_t n, const unsigned char *csr,
+               size_t csr_len, const struct acme_webroot *w, char **chain, struct mc_error *err);
 
 #endif

@@ -1,5 +1,7 @@
-/* Rendering templates/ onto the system; see apply.h. */
+/* Rendering templates/ onto the system; see apply.h. The services
+ * (staging, validation, reload) are in apply_service.c. */
 #include "apply.h"
+#include "apply_int.h"
 #include "run.h"
 #include "template.h"
 #include "xalloc.h"
@@ -16,7 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int read_file(const char *path, struct strbuf *sb)
+int apply_read_file(const char *path, struct strbuf *sb)
 {
 	char buf[8192];
 	size_t n;
@@ -30,9 +32,8 @@ static int read_file(const char *path, struct strbuf *sb)
 	return bad ? -1 : 0;
 }
 
-/* Write 'len' bytes to 'path' through a temporary file and a rename. */
-static int write_atomic(const char *path, const char *data, size_t len, mode_t mode, uid_t uid,
-                        gid_t gid, struct mc_error *err)
+int apply_write_atomic(const char *path, const char *data, size_t len, mode_t mode, uid_t uid,
+                       gid_t gid, struct mc_error *err)
 {
 	char *tmp = xasprintf("%s.mailctl-new", path);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600), rc = -1;
@@ -59,6 +60,21 @@ out:
 	return rc;
 }
 
+int apply_make_parents(const char *path, struct mc_error *err)
+{
+	char *dir = xstrdup(path);
+	int rc = 0;
+	for (char *p = strchr(dir + 1, '/'); rc == 0 && p; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			rc =
+			    mc_fail(err, MC_EIO, "cannot create '%s': %s", dir, mc_strerror(errno));
+		*p = '/';
+	}
+	free(dir);
+	return rc;
+}
+
 /* Owner and group by name ("root:postfix"). */
 static int parse_owner(const char *s, uid_t *uid, gid_t *gid, struct mc_error *err)
 {
@@ -81,10 +97,10 @@ static void compare(struct apply_item *it)
 	struct strbuf cur = STRBUF_INIT;
 	struct stat sb;
 	it->exists = stat(it->dest, &sb) == 0 && S_ISREG(sb.st_mode);
-	it->changed = !it->exists || read_file(it->dest, &cur) < 0 || cur.len != it->content.len ||
-	              memcmp(cur.buf, it->content.buf, cur.len) != 0 ||
-	              (sb.st_mode & 07777) != it->mode || sb.st_uid != it->uid ||
-	              sb.st_gid != it->gid;
+	it->changed =
+	    !it->exists || apply_read_file(it->dest, &cur) < 0 || cur.len != it->content.len ||
+	    memcmp(cur.buf, it->content.buf, cur.len) != 0 || (sb.st_mode & 07777) != it->mode ||
+	    sb.st_uid != it->uid || sb.st_gid != it->gid;
 	strbuf_release(&cur);
 }
 
@@ -102,6 +118,8 @@ static int plan_line(const struct config *cfg, const struct template_vars *vars,
 	if (n != 5 || strstr(tmpl, ".."))
 		return mc_fail(err, MC_EDATA,
 		               "manifest:%d: want TEMPLATE DEST MODE OWNER:GROUP SERVICE", lineno);
+	if (!apply_service_known(service))
+		return mc_fail(err, MC_EDATA, "manifest:%d: unknown service '%s'", lineno, service);
 	p->v = xgrow(p->v, &p->alloc, p->n + 1, sizeof(*p->v));
 	struct apply_item *it = &p->v[p->n++];
 	memset(it, 0, sizeof(*it));
@@ -126,6 +144,33 @@ static int plan_line(const struct config *cfg, const struct template_vars *vars,
 	return rc < 0 ? -1 : 1;
 }
 
+/* The directory holding 'path' ("/" for "/x"); caller frees. */
+static char *parent_dir(const char *path)
+{
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	if (slash)
+		slash[slash == dir] = '\0';
+	return dir;
+}
+
+char *apply_etc_dir(const struct config *cfg)
+{
+	return parent_dir(cfg->postfix_dir);
+}
+
+/* Every variable a template may name (see apply.h). */
+static void plan_vars(const struct config *cfg, const char *mailhost, struct template_vars *vars)
+{
+	char *etc = apply_etc_dir(cfg), *log = parent_dir(cfg->log_file);
+	template_vars_init(vars);
+	template_vars_from_config(vars, cfg);
+	template_vars_set(vars, "mailhost", mailhost);
+	template_vars_set(vars, "etc_dir", etc);
+	template_vars_set(vars, "log_dir", log);
+	free(etc);
+	free(log);
+}
+
 int apply_plan(const struct config *cfg, const char *mailhost, struct apply_plan *out,
                struct mc_error *err)
 {
@@ -139,18 +184,18 @@ int apply_plan(const struct config *cfg, const char *mailhost, struct apply_plan
 		free(manifest);
 		return rc;
 	}
-	template_vars_init(&vars);
-	template_vars_from_config(&vars, cfg);
-	template_vars_set(&vars, "mailhost", mailhost);
+	plan_vars(cfg, mailhost, &vars);
 	while (rc >= 0 && fgets(line, sizeof(line), f))
 		rc = plan_line(cfg, &vars, line, ++lineno, out, err);
 	fclose(f);
 	template_vars_release(&vars);
 	free(manifest);
-	char *db = xstrdup(cfg->database);
-	out->backup_dir = xasprintf("%s/previous", dirname(db));
+	char *db = parent_dir(cfg->database);
+	out->backup_dir = xasprintf("%s/previous", db);
 	out->postfix_dir = xstrdup(cfg->postfix_dir);
 	out->dovecot_dir = xstrdup(cfg->dovecot_dir);
+	out->nginx_dir = xstrdup(cfg->nginx_dir);
+	out->etc_dir = apply_etc_dir(cfg);
 	free(db);
 	if (rc < 0)
 		apply_plan_release(out);
@@ -169,6 +214,8 @@ void apply_plan_release(struct apply_plan *p)
 	free(p->backup_dir);
 	free(p->postfix_dir);
 	free(p->dovecot_dir);
+	free(p->nginx_dir);
+	free(p->etc_dir);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -188,8 +235,8 @@ char *apply_changed_services(const struct apply_plan *p)
 	return strbuf_detach(&sb);
 }
 
-/* A private scratch directory; caller removes it with rm_tree(). */
-static char *scratch(struct mc_error *err)
+/* A private scratch directory; caller removes it with apply_rm_tree(). */
+char *apply_scratch(struct mc_error *err)
 {
 	char *dir = xstrdup("/tmp/mailctl-apply.XXXXXX");
 	if (!mkdtemp(dir)) {
@@ -200,7 +247,7 @@ static char *scratch(struct mc_error *err)
 	return dir;
 }
 
-static void rm_tree(char *dir)
+void apply_rm_tree(char *dir)
 {
 	struct strbuf ignored = STRBUF_INIT;
 	char *argv[] = {"rm", "-rf", "--", dir, NULL};
@@ -211,7 +258,7 @@ static void rm_tree(char *dir)
 
 int apply_diff(const struct apply_plan *p, struct strbuf *out, struct mc_error *err)
 {
-	char *dir = scratch(err);
+	char *dir = apply_scratch(err);
 	if (!dir)
 		return -1;
 	int rc = 0;
@@ -230,8 +277,8 @@ int apply_diff(const struct apply_plan *p, struct strbuf *out, struct mc_error *
 		                it->exists ? it->dest : "/dev/null",
 		                tmp,
 		                NULL};
-		if (write_atomic(tmp, it->content.buf, it->content.len, 0600, getuid(), getgid(),
-		                 err) < 0 ||
+		if (apply_write_atomic(tmp, it->content.buf, it->content.len, 0600, getuid(),
+		                       getgid(), err) < 0 ||
 		    run_capture(argv, out) < 0)
 			rc = rc ? rc : mc_fail(err, MC_EIO, "cannot run diff for '%s'", it->dest);
 		if (it->exists) {
@@ -248,100 +295,8 @@ int apply_diff(const struct apply_plan *p, struct strbuf *out, struct mc_error *
 		free(tmp);
 		free(label_new);
 	}
-	rm_tree(dir);
+	apply_rm_tree(dir);
 	return rc;
-}
-
-/* Stage every file of 'service' (new where planned, else the installed
- * one from 'live_dir') under 'stage', by base name. */
-static int stage(const struct apply_plan *p, const char *service, const char *live_dir,
-                 const char *const *needed, const char *stage_dir, struct mc_error *err)
-{
-	for (const char *const *f = needed; *f; f++) {
-		struct strbuf sb = STRBUF_INIT;
-		char *live = xasprintf("%s/%s", live_dir, *f),
-		     *dst = xasprintf("%s/%s", stage_dir, *f);
-		const struct strbuf *src = NULL;
-		for (size_t i = 0; i < p->n; i++)
-			if (!strcmp(p->v[i].service, service) && !strcmp(p->v[i].dest, live))
-				src = &p->v[i].content;
-		if (!src && read_file(live, &sb) == 0)
-			src = &sb;
-		int rc =
-		    src ? write_atomic(dst, src->buf, src->len, 0644, getuid(), getgid(), err) : 0;
-		strbuf_release(&sb);
-		free(live);
-		free(dst);
-		if (rc < 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* Run one validator; its output becomes the error message. */
-static int check(char *const argv[], const char *what, struct mc_error *err)
-{
-	struct strbuf out = STRBUF_INIT;
-	int status = run_capture(argv, &out);
-	strbuf_rtrim(&out);
-	int rc = status == 0 ? 0
-	                     : mc_fail(err, MC_EDATA, "the new %s configuration is invalid: %s",
-	                               what, status < 0 ? "cannot run the check" : out.buf);
-	strbuf_release(&out);
-	return rc;
-}
-
-/* The services apply knows how to check and reload. */
-static const char *const pf_files[] = {"main.cf", "master.cf", NULL};
-static const char *const dc_files[] = {"dovecot.conf", NULL};
-static const struct service {
-	const char *name;               /* manifest SERVICE */
-	const char *const *stage_files; /* what a check needs, by base name */
-} services[] = {
-    {"postfix", pf_files},
-    {"dovecot", dc_files},
-};
-
-static const char *service_dir(const struct apply_plan *p, const struct service *s)
-{
-	return s == &services[0] ? p->postfix_dir : p->dovecot_dir;
-}
-
-/* 1 when a file of service 's' changes. */
-static int changes(const struct apply_plan *p, const struct service *s)
-{
-	for (size_t i = 0; i < p->n; i++)
-		if (p->v[i].changed && !strcmp(p->v[i].service, s->name))
-			return 1;
-	return 0;
-}
-
-static int validate_one(const struct apply_plan *p, const struct service *s, struct mc_error *err)
-{
-	char *dir = scratch(err);
-	if (!dir)
-		return -1;
-	char *conf = xasprintf("%s/dovecot.conf", dir);
-	char *pf_conf[] = {"postconf", "-c", dir, "-n", NULL};
-	char *pf_check[] = {"postfix", "-c", dir, "check", NULL};
-	char *dc_check[] = {"doveconf", "-n", "-c", conf, NULL};
-	int rc = stage(p, s->name, service_dir(p, s), s->stage_files, dir, err);
-	if (rc == 0 && s == &services[0])
-		rc = check(pf_conf, "Postfix", err) < 0 || check(pf_check, "Postfix", err) < 0 ? -1
-		                                                                               : 0;
-	else if (rc == 0)
-		rc = check(dc_check, "Dovecot", err);
-	free(conf);
-	rm_tree(dir);
-	return rc;
-}
-
-int apply_validate(const struct apply_plan *p, struct mc_error *err)
-{
-	for (size_t i = 0; i < sizeof(services) / sizeof(services[0]); i++)
-		if (changes(p, &services[i]) && validate_one(p, &services[i], err) < 0)
-			return -1;
-	return 0;
 }
 
 /* Save what the changed files replace: <backup>/<k> and an index line
@@ -350,7 +305,7 @@ static int backup(const struct apply_plan *p, struct mc_error *err)
 {
 	struct strbuf index = STRBUF_INIT;
 	char *old = xstrdup(p->backup_dir);
-	rm_tree(old);
+	apply_rm_tree(old);
 	if (mkdir(p->backup_dir, 0700) < 0)
 		return mc_fail(err, MC_EIO, "cannot create '%s': %s", p->backup_dir,
 		               mc_strerror(errno));
@@ -362,10 +317,11 @@ static int backup(const struct apply_plan *p, struct mc_error *err)
 		if (!it->changed)
 			continue;
 		strbuf_addf(&index, "%zu %d %s\n", i, it->exists, it->dest);
-		if (it->exists && stat(it->dest, &sb) == 0 && read_file(it->dest, &cur) == 0) {
+		if (it->exists && stat(it->dest, &sb) == 0 &&
+		    apply_read_file(it->dest, &cur) == 0) {
 			char *copy = xasprintf("%s/%zu", p->backup_dir, i);
-			rc = write_atomic(copy, cur.buf, cur.len, sb.st_mode & 07777, sb.st_uid,
-			                  sb.st_gid, err);
+			rc = apply_write_atomic(copy, cur.buf, cur.len, sb.st_mode & 07777,
+			                        sb.st_uid, sb.st_gid, err);
 			free(copy);
 		} else if (it->exists) {
 			rc = mc_fail(err, MC_EIO, "cannot read '%s' to keep it: %s", it->dest,
@@ -375,7 +331,7 @@ static int backup(const struct apply_plan *p, struct mc_error *err)
 	}
 	char *path = xasprintf("%s/index", p->backup_dir);
 	if (rc == 0)
-		rc = write_atomic(path, index.buf, index.len, 0600, getuid(), getgid(), err);
+		rc = apply_write_atomic(path, index.buf, index.len, 0600, getuid(), getgid(), err);
 	free(path);
 	strbuf_release(&index);
 	return rc;
@@ -393,34 +349,12 @@ int apply_install(const struct apply_plan *p, struct mc_error *err)
 		return -1;
 	for (size_t i = 0; i < p->n; i++) {
 		const struct apply_item *it = &p->v[i];
-		if (it->changed && write_atomic(it->dest, it->content.buf, it->content.len,
-		                                it->mode, it->uid, it->gid, err) < 0)
+		if (it->changed && (apply_make_parents(it->dest, err) < 0 ||
+		                    apply_write_atomic(it->dest, it->content.buf, it->content.len,
+		                                       it->mode, it->uid, it->gid, err) < 0))
 			return -1;
 	}
 	return 0;
-}
-
-int apply_reload(const struct apply_plan *p, char **reloaded, struct mc_error *err)
-{
-	struct strbuf done = STRBUF_INIT, out = STRBUF_INIT;
-	char *conf = xasprintf("%s/dovecot.conf", p->dovecot_dir);
-	char *pf_status[] = {"postfix", "-c", p->postfix_dir, "status", NULL};
-	char *pf_reload[] = {"postfix", "-c", p->postfix_dir, "reload", NULL};
-	char *dc_reload[] = {"doveadm", "-c", conf, "reload", NULL};
-	int rc = 0;
-	/* Only a running service is reloaded: doveadm fails when it is not. */
-	if (changes(p, &services[0]) && run_capture(pf_status, &out) == 0) {
-		if (run_capture(pf_reload, &out) == 0)
-			strbuf_addstr(&done, "postfix");
-		else
-			rc = mc_fail(err, MC_ETEMP, "postfix did not reload: run 'postfix reload'");
-	}
-	if (changes(p, &services[1]) && run_capture(dc_reload, &out) == 0)
-		strbuf_addf(&done, "%sdovecot", done.len ? "," : "");
-	strbuf_release(&out);
-	free(conf);
-	*reloaded = strbuf_detach(&done);
-	return rc;
 }
 
 int apply_rollback(const struct config *cfg, size_t *restored, struct mc_error *err)
@@ -447,18 +381,18 @@ int apply_rollback(const struct config *cfg, size_t *restored, struct mc_error *
 			         ? 0
 			         : mc_fail(err, MC_EIO, "cannot remove '%s': %s", dest,
 			                   mc_strerror(errno));
-		else if (stat(copy, &st) < 0 || read_file(copy, &sb) < 0)
+		else if (stat(copy, &st) < 0 || apply_read_file(copy, &sb) < 0)
 			rc = mc_fail(err, MC_EIO, "cannot read the kept copy '%s'", copy);
 		else
-			rc = write_atomic(dest, sb.buf, sb.len, st.st_mode & 07777, st.st_uid,
-			                  st.st_gid, err);
+			rc = apply_write_atomic(dest, sb.buf, sb.len, st.st_mode & 07777, st.st_uid,
+			                        st.st_gid, err);
 		*restored += rc == 0;
 		strbuf_release(&sb);
 		free(copy);
 	}
 	fclose(f);
 	if (rc == 0)
-		rm_tree(xstrdup(bdir));
+		apply_rm_tree(xstrdup(bdir));
 out:
 	free(index);
 	free(bdir);

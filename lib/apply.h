@@ -5,16 +5,22 @@
  *   TEMPLATE  DESTINATION  MODE  OWNER:GROUP  SERVICE
  * TEMPLATE is relative to paths.template_dir; DESTINATION is itself
  * rendered (e.g. "{{paths.postfix_dir}}/main.cf"); SERVICE (postfix,
- * dovecot or none) is validated and reloaded when one of its files
- * changes. Variables are every configuration key plus "mailhost".
+ * dovecot, nginx, nftables, fail2ban or none) is validated and reloaded
+ * when one of its files changes. Variables are every configuration key,
+ * "mailhost", "milter_socket" (template.h), "etc_dir" (the directory
+ * above paths.postfix_dir: /etc, where nftables.conf and fail2ban/ live,
+ * which have no keys of their own) and "log_dir" (the directory of
+ * paths.log_file: nginx's logs).
  *
  * A plan renders everything in memory and compares it with what is
  * installed. Installing validates each changed service on a staged copy
- * first (postconf and 'postfix check' for Postfix, 'doveconf -n' for
- * Dovecot), keeps the files it replaces under <database dir>/previous/ for
- * apply_rollback(), and writes each file with a rename, so a reader never
- * sees half a file. Nothing is written when anything fails before the
- * first rename. Plans own their memory: apply_plan_release().
+ * first ('postconf' and 'postfix check' for Postfix, 'doveconf -n' for
+ * Dovecot, 'nginx -t', 'nft -c -f', and 'fail2ban-client -d' whose
+ * ERROR lines count), keeps the files it replaces under <database
+ * dir>/previous/ for apply_rollback(), creates missing directories (0755)
+ * and writes each file with a rename, so a reader never sees half a file.
+ * Nothing is written when anything fails before the first rename. Plans
+ * own their memory: apply_plan_release().
  */
 #ifndef MAILCTL_APPLY_H
 #define MAILCTL_APPLY_H
@@ -32,7 +38,7 @@ struct apply_item {
 	mode_t mode;
 	uid_t uid;
 	gid_t gid;
-	char *service; /* "postfix", "dovecot" or "none" */
+	char *service; /* a SERVICE of the manifest, or "none" */
 	struct strbuf content;
 	int exists;  /* a file is installed there now */
 	int changed; /* content, mode or owner differ from it */
@@ -44,7 +50,14 @@ struct apply_plan {
 	char *backup_dir;  /* <database dir>/previous */
 	char *postfix_dir; /* paths.postfix_dir: checked and reloaded as one */
 	char *dovecot_dir; /* paths.dovecot_dir */
+	char *nginx_dir;   /* paths.nginx_dir */
+	char *etc_dir;     /* apply_etc_dir() */
 };
+
+/* The directory above paths.postfix_dir ("/etc"), where the firewall
+ * (nftables.conf) and fail2ban/jail.d/ are written; a private instance
+ * under <root>/etc/postfix gets <root>/etc (caller frees). */
+char *apply_etc_dir(const struct config *cfg);
 
 /* Render every manifest row. 'mailhost' is the effective host name. */
 int apply_plan(const struct config *cfg, const char *mailhost, struct apply_plan *out,
@@ -59,8 +72,11 @@ int apply_validate(const struct apply_plan *p, struct mc_error *err);
 /* Back up the files that change, then write the new ones in place. */
 int apply_install(const struct apply_plan *p, struct mc_error *err);
 
-/* Reload the changed services that are running. '*reloaded' gets a
- * comma-separated list (caller frees). */
+/* Reload the changed services that are running: 'postfix reload',
+ * 'doveadm reload', SIGHUP to nginx (systemctl reload under systemd),
+ * 'nft -f' when the firewall's table is loaded, 'fail2ban-client reload'
+ * when fail2ban answers. '*reloaded' gets a comma-separated list (caller
+ * frees). MC_ETEMP when a running service did not reload. */
 int apply_reload(const struct apply_plan *p, char **reloaded, struct mc_error *err);
 
 /* Put back the files the last install replaced (and remove those it

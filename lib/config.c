@@ -120,6 +120,10 @@ static const struct config_key keys[] = {
     /* DNS blocklists (lib/dnsbl.c). */
     KEY("blacklist.zones_file", CONFIG_PATH, MAILCTL_DNSBL_FILE, dnsbl_file,
         "table of the DNS blocklists 'blacklist check' asks (zone, codes, delisting URL)"),
+    INTKEY("blacklist.interval_hours", "6", blacklist_interval_hours, 1, 168,
+           "hours between mailctld's blocklist checks (sooner after a refusal naming a list)"),
+    KEY("paths.mail_log", CONFIG_PATH, "/var/log/mail.log", mail_log,
+        "Postfix's log (maillog_file); mailctld watches it for refusals naming a blocklist"),
     /* Certificates (lib/acme*.c). */
     KEY("paths.acme_webroot", CONFIG_PATH, "/var/lib/mailctl/acme", acme_webroot,
         "directory nginx serves /.well-known/acme-challenge/ from (HTTP-01 token files)"),
@@ -137,6 +141,10 @@ static const struct config_key keys[] = {
         "file mail failing DMARC of a domain publishing p=quarantine into Junk"),
     INTKEY("dkim.rotation_grace_days", "7", dkim_rotation_grace_days, 1, 365,
            "days a replaced DKIM selector stays published before it is retired"),
+    /* The health report (lib/status*.c). */
+    KEY("status.port25_probe", CONFIG_STRING, "portquiz.net:25", status_port25_probe,
+        "HOST[:PORT] 'status' connects to, to see that outbound SMTP is not blocked; empty "
+        "skips that check"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -73,6 +73,8 @@ struct config {
 	char *dns_resolver; /* dns.resolver: "" = the first nameserver in /etc/resolv.conf */
 
 	char *dnsbl_file; /* blacklist.zones_file: the DNSBL table (data/dnsbl.yaml) */
+	long long blacklist_interval_hours; /* blacklist.interval_hours */
+	char *mail_log;                     /* paths.mail_log */
 
 	char *acme_webroot;   /* paths.acme_webroot */
 	char *acme_directory; /* acme.directory */
@@ -82,6 +84,7 @@ struct config {
 	int milter_dmarc_reject;           /* milter.dmarc_reject */
 	int milter_dmarc_quarantine;       /* milter.dmarc_quarantine */
 	long long dkim_rotation_grace_days; /* dkim.rotation_grace_days */
+	char *status_port25_probe;          /* status.port25_probe: HOST[:PORT] */
 };
 
 /* The path to use when none is given: $MAILCTL_CONFIG or the built-in one. */

@@ -93,6 +93,10 @@ struct dkim_msg {
 	unsigned long long body_len[2]; /* canonical body lengths, once done */
 };
 
+/* SHA-256, fetched from the default provider once: EVP_sha256() would
+ * look it up again on every use (a lock and a search in OpenSSL 3). */
+const EVP_MD *dkim_sha256(void);
+
 /* 1 when header field 'name' (trailing white space ignored) is 'want'
  * ('wantlen' bytes), in any case. */
 int dkim_hdr_is(const char *name, const char *want, size_t wantlen);

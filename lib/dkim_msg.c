@@ -5,8 +5,24 @@
 #include "dkim_int.h"
 #include "xalloc.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+
+static const EVP_MD *sha256;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+	EVP_MD *md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	sha256 = md ? md : EVP_sha256(); /* kept for the life of the process */
+}
+
+const EVP_MD *dkim_sha256(void)
+{
+	pthread_once(&sha256_once, sha256_fetch);
+	return sha256;
+}
 
 struct dkim_msg *dkim_msg_new(void)
 {
@@ -89,7 +105,7 @@ static int want_bodyhash(struct dkim_msg *m, int relaxed, long long limit)
 	b->relaxed = relaxed;
 	b->limit = limit;
 	b->md = EVP_MD_CTX_new();
-	if (b->md && EVP_DigestInit_ex(b->md, EVP_sha256(), NULL) != 1) {
+	if (b->md && EVP_DigestInit_ex(b->md, dkim_sha256(), NULL) != 1) {
 		EVP_MD_CTX_free(b->md);
 		b->md = NULL;
 	}

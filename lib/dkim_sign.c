@@ -217,11 +217,11 @@ static int sign_data(const struct dkim_key *k, const struct strbuf *data, char *
 	unsigned char hash[DKIM_SHA256_LEN], *sig = NULL;
 	const unsigned char *tbs = (const unsigned char *)data->buf;
 	size_t tbslen = data->len, siglen = 0;
-	const EVP_MD *alg = EVP_sha256();
+	const EVP_MD *alg = dkim_sha256();
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	int ret = -1;
 	if (k->ed25519) {
-		if (!EVP_Digest(data->buf, data->len, hash, NULL, EVP_sha256(), NULL))
+		if (!EVP_Digest(data->buf, data->len, hash, NULL, dkim_sha256(), NULL))
 			goto out;
 		tbs = hash;
 		tbslen = sizeof(hash);

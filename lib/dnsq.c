@@ -447,11 +447,53 @@ static int step(struct dnsq *d, struct pollfd *pfd, size_t *idx, struct mc_error
 	return 1;
 }
 
+/* Answer from the cache what it holds; 1 when something is left to send. */
+static int from_cache(struct dnsq *d, long long now)
+{
+	int left = 0;
+	for (size_t i = 0; i < d->n; i++) {
+		struct dnsq_query *q = &d->v[i];
+		if (q->status != DNSQ_PENDING)
+			continue;
+		const struct dnsq_cached *e = d->cache && q->io == DNSQ_IO_NONE && !q->sends
+		                                  ? dnsq_cache_get(d->cache, q->name, q->type, q->cd, now)
+		                                  : NULL;
+		if (!e) {
+			left = 1;
+			continue;
+		}
+		q->entry = e;
+		q->rrs = (ldns_rr_list *)e->rrs; /* read only, as dnsq.h says */
+		q->ad = e->ad;
+		q->cached = 1;
+		finish(q, e->status);
+	}
+	return left;
+}
+
+/* Keep what the resolver answered in this run. */
+static void to_cache(struct dnsq *d)
+{
+	long long now = now_ms();
+	for (size_t i = 0; d->cache && i < d->n; i++) {
+		struct dnsq_query *q = &d->v[i];
+		if (q->offered || !q->pkt)
+			continue;
+		q->offered = 1;
+		q->entry = dnsq_cache_add(d->cache, q->name, q->type, q->cd, q->status, q->ad, q->pkt,
+		                          &q->rrs, now);
+		if (q->entry && q->entry->rrs)
+			q->rrs = (ldns_rr_list *)q->entry->rrs;
+	}
+}
+
 int dnsq_run(struct dnsq *d, struct mc_error *err)
 {
 	long long now = now_ms();
 	if (!d->deadline_ms)
 		d->deadline_ms = now + (d->timeout_ms > 0 ? d->timeout_ms : DNSQ_TIMEOUT_MS);
+	if (!from_cache(d, now))
+		return 0;
 	struct pollfd *pfd = xcalloc(d->n + 1, sizeof(*pfd));
 	size_t *idx = xcalloc(d->n + 1, sizeof(*idx));
 	int rc = 0;
@@ -462,6 +504,7 @@ int dnsq_run(struct dnsq *d, struct mc_error *err)
 	for (size_t i = 0; i < d->n; i++)
 		if (d->v[i].status == DNSQ_PENDING)
 			finish(&d->v[i], DNSQ_TIMEOUT);
+	to_cache(d);
 	return rc < 0 ? -1 : 0;
 }
 
@@ -475,7 +518,10 @@ void dnsq_release(struct dnsq *d)
 		free(q->wire);
 		free(q->buf);
 		ldns_pkt_free(q->pkt);
-		ldns_rr_list_deep_free(q->rrs);
+		if (q->entry)
+			dnsq_cache_drop(d->cache, q->entry);
+		else
+			ldns_rr_list_deep_free(q->rrs);
 	}
 	free(d->v);
 	memset(d, 0, sizeof(*d));

@@ -21,8 +21,12 @@
  * 'rrs' holds those records. Replies that do not match the query (ID,
  * question) are ignored, like a spoofed packet would be.
  *
- * The struct dnsq owns its queries, their packets and record lists; all
- * are freed by dnsq_release(). Errors: a bad server address MC_EUSAGE
+ * With a cache (struct dnsq_cache, below, set in 'cache' after
+ * dnsq_init()), dnsq_run() answers what the cache holds without sending
+ * anything and stores what the resolver answers.
+ *
+ * The struct dnsq owns its queries, their packets and record lists (or
+ * its references to cached answers); all are freed by dnsq_release(). Errors: a bad server address MC_EUSAGE
  * (for --resolver) or MC_ECONFIG (resolv.conf); dnsq_run() itself fails
  * only when poll() does (MC_EINTERNAL) - trouble with one query (a socket
  * that cannot be made, ICMP refused) ends that query as DNSQ_ERROR.
@@ -73,6 +77,8 @@ int dnsq_server_system(const char *path, struct dnsq_server *out, struct mc_erro
  * 'configured' value is MC_ECONFIG naming the key. */
 int dnsq_server_choose(const char *configured, struct dnsq_server *out, struct mc_error *err);
 
+struct dnsq_cached;
+
 enum dnsq_io { DNSQ_IO_NONE, DNSQ_IO_UDP, DNSQ_IO_TCP_CONNECT, DNSQ_IO_TCP_SEND, DNSQ_IO_TCP_RECV };
 
 struct dnsq_query {
@@ -81,10 +87,12 @@ struct dnsq_query {
 	int cd;
 
 	enum dnsq_status status;
-	ldns_pkt *pkt;     /* the reply, for every status but TIMEOUT/ERROR */
-	ldns_rr_list *rrs; /* ANSWER: the records of 'type'; else NULL */
+	ldns_pkt *pkt;     /* the reply, for every status but TIMEOUT/ERROR; NULL when cached */
+	ldns_rr_list *rrs; /* ANSWER: the records of 'type'; else NULL. Read only: it may
+	                    * be a cached answer that other threads read too */
 	int ad;            /* the reply had the AD bit: the resolver validated it */
 	int tcp;           /* the answer came over TCP after truncation */
+	int cached;        /* answered from the cache, nothing sent */
 	char why[128];     /* ERROR: what went wrong */
 
 	/* private to dnsq.c */
@@ -97,11 +105,16 @@ struct dnsq_query {
 	size_t got, off; /* TCP: bytes read / bytes of the query sent */
 	long long next_send_ms;
 	int sends;
+	const struct dnsq_cached *entry; /* a reference to the cached answer; owns 'rrs' */
+	int offered;                     /* the reply went to the cache (kept or not) */
 };
+
+struct dnsq_cache;
 
 struct dnsq {
 	struct dnsq_server server;
-	int timeout_ms;       /* 0: DNSQ_TIMEOUT_MS */
+	int timeout_ms;            /* 0: DNSQ_TIMEOUT_MS */
+	struct dnsq_cache *cache;  /* NULL: none; must outlive the dnsq */
 	struct dnsq_query *v; /* indexes stay valid; pointers may not across dnsq_add() */
 	size_t n, alloc;
 	long long deadline_ms; /* set by the first dnsq_run() */
@@ -140,5 +153,73 @@ typedef void (*dnsq_lookup_fn)(void *ctx, const char *name, ldns_rr_type type,
 void dnsq_lookup_now(void *ctx, const char *name, ldns_rr_type type, struct dnsq_answer *out);
 
 void dnsq_release(struct dnsq *d);
+
+/*
+ * dnsq_cache - answers shared between dnsq runs and threads (a daemon
+ * makes one and sets it in every struct dnsq), so a busy mail filter asks
+ * the resolver once per record and TTL rather than once per message.
+ *
+ * What is kept, and how long (RFC 2308 for the negative answers):
+ *   - ANSWER: the least TTL of the answer section (records and any CNAME
+ *     on the way), at most DNSQ_CACHE_MAX_TTL; TTL 0 is not kept;
+ *   - NXDOMAIN, NODATA: the lesser of the authority SOA's TTL and its
+ *     MINIMUM field, at most DNSQ_CACHE_MAX_NEGATIVE_TTL; not kept
+ *     without an SOA;
+ *   - SERVFAIL, REFUSED: DNSQ_CACHE_FAILURE_TTL seconds, so a failing
+ *     zone is not asked again for every message yet recovers at once;
+ *   - TIMEOUT and ERROR never: they may come from one message's spent
+ *     time budget or a local fault, not from the name.
+ * Keys are (name without case or final dot, type, cd). The cache holds
+ * at most 'max_entries' answers and about 'max_bytes' bytes of them
+ * (records counted at their wire size plus bookkeeping); past either
+ * the least recently used go first. An answer too large for the whole
+ * budget is used once and not kept.
+ *
+ * Thread-safe: one mutex guards the table. Cached answers are immutable
+ * and reference-counted: a query holds its reference until
+ * dnsq_release(), so an answer that expires or is evicted meanwhile stays
+ * valid for it. dnsq_cache_free() needs every such reference dropped.
+ */
+#define DNSQ_CACHE_ENTRIES          10000
+#define DNSQ_CACHE_BYTES            (8u << 20)
+#define DNSQ_CACHE_MAX_TTL          86400
+#define DNSQ_CACHE_MAX_NEGATIVE_TTL 3600
+#define DNSQ_CACHE_FAILURE_TTL      2
+
+/* A cached answer: what dnsq_answer says, kept. */
+struct dnsq_cached {
+	enum dnsq_status status;
+	const ldns_rr_list *rrs; /* ANSWER only */
+	int ad;
+};
+
+struct dnsq_cache_stats {
+	unsigned long long hits, misses, stores, expired, evictions;
+	size_t entries, bytes;
+};
+
+/* 0 for either limit means the default (DNSQ_CACHE_ENTRIES, DNSQ_CACHE_BYTES). */
+struct dnsq_cache *dnsq_cache_new(size_t max_entries, size_t max_bytes);
+void dnsq_cache_free(struct dnsq_cache *c);
+
+/* The answer for (name, type, cd) if cached and not expired at 'now_ms'
+ * (CLOCK_MONOTONIC milliseconds), with a reference for the caller; NULL
+ * otherwise. */
+const struct dnsq_cached *dnsq_cache_get(struct dnsq_cache *c, const char *name,
+                                         ldns_rr_type type, int cd, long long now_ms);
+/* Drop a reference from dnsq_cache_get() or dnsq_cache_add(). */
+void dnsq_cache_drop(struct dnsq_cache *c, const struct dnsq_cached *answer);
+/* Keep the reply 'pkt' (its authority section gives a negative TTL) whose
+ * outcome is 'status', 'ad' and, for ANSWER, the records '*rrs'. When it
+ * is kept, '*rrs' is taken (set to NULL: read the answer's 'rrs') and the
+ * answer is returned with a reference for the caller; otherwise (not
+ * cacheable, TTL 0) NULL, '*rrs' untouched. */
+const struct dnsq_cached *dnsq_cache_add(struct dnsq_cache *c, const char *name,
+                                         ldns_rr_type type, int cd, enum dnsq_status status,
+                                         int ad, const ldns_pkt *pkt, ldns_rr_list **rrs,
+                                         long long now_ms);
+/* How many seconds an outcome would be kept (0: not at all). */
+uint32_t dnsq_cache_ttl(enum dnsq_status status, const ldns_pkt *pkt, const ldns_rr_list *rrs);
+void dnsq_cache_stats(struct dnsq_cache *c, struct dnsq_cache_stats *out);
 
 #endif

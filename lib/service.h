@@ -1,17 +1,31 @@
 /*
- * service - start, stop and query the mail servers.
+ * service - start, stop and query the servers of the mail system.
  *
- * Where systemd is PID 1 (/run/systemd/system exists) the Debian units
- * are used: 'systemctl start|stop|is-active'. Elsewhere (containers, test
- * namespaces) the servers are run directly with the configured
- * directories: Dovecot ('dovecot -c {{paths.dovecot_dir}}/dovecot.conf')
- * before Postfix (Debian's configure-instance.sh, 'newaliases', then
- * 'postfix -c {{paths.postfix_dir}} start'), and stopped in the reverse
- * order. mailctld (the milter) starts between them, so Postfix never runs
- * without it: directly it is MAILCTLD_PATH, which goes to the background
- * once its socket is bound, logs to paths.log_file and names itself in
+ * In start order: the firewall, Dovecot, mailctld (the milter), Postfix
+ * and nginx. Where systemd is PID 1 (/run/systemd/system exists) the
+ * Debian units are used: 'systemctl start|stop|is-active'. Elsewhere
+ * (containers, test namespaces) the servers are run directly with the
+ * configured directories: Dovecot ('dovecot -c
+ * {{paths.dovecot_dir}}/dovecot.conf') before Postfix (Debian's
+ * configure-instance.sh, 'newaliases', then 'postfix -c
+ * {{paths.postfix_dir}} start'), and stopped in the reverse order.
+ * mailctld starts between them, so Postfix never runs without it:
+ * directly it is MAILCTLD_PATH, which goes to the background once its
+ * socket is bound, logs to paths.log_file and names itself in
  * mailctld.pid beside paths.control_socket; it is stopped with SIGTERM.
- * nginx is not managed yet.
+ * nginx runs as 'nginx -c {{paths.nginx_dir}}/nginx.conf' (master pid in
+ * SERVICE_NGINX_PID, stopped with SIGTERM); before it starts, the nginx
+ * workers (www-data) get search access (a POSIX ACL) to the directories
+ * above paths.acme_webroot that deny it, as /var/lib/mailctl does.
+ *
+ * The firewall is the table inet mailctl that apply writes to
+ * <etc_dir>/nftables.conf (apply_etc_dir()): starting loads it with
+ * 'nft -f' in either mode; under systemd it also enables nftables.service
+ * (which loads that file at boot) and enables and starts fail2ban, and it
+ * runs only when fail2ban does too. Without systemd fail2ban is not
+ * started: a container has no journal for its sshd jail, and bans
+ * belong to the host. service_stop() leaves the firewall up: stopping
+ * the mail servers is no reason to open the machine.
  *
  * service_start() and service_stop() leave a service that is already in
  * the wanted state alone. A failing command's output becomes the error
@@ -24,7 +38,7 @@
 #include "error.h"
 
 /* The managed services, in start order. */
-#define SERVICE_COUNT 3
+#define SERVICE_COUNT 5
 extern const char *const service_names[SERVICE_COUNT];
 
 /* 1 when systemd is PID 1 and its units are used. */
@@ -39,5 +53,16 @@ char *service_mailctld_pidfile(const struct config *cfg);
 
 /* 1 running, 0 not, for service index 'i'. */
 int service_running(const struct config *cfg, int i);
+
+/* Where nginx's master writes its pid: its built-in default, which
+ * Debian's nginx.service expects (templates/nginx/nginx.conf sets none). */
+#define SERVICE_NGINX_PID "/run/nginx.pid"
+
+/* The pid of the nginx master that runs '<nginx_dir>/nginx.conf', or 0
+ * (another nginx, or none). */
+long service_nginx_master(const char *nginx_dir);
+
+/* 1 when the firewall's table, inet mailctl, is loaded here. */
+int service_firewall_loaded(void);
 
 #endif

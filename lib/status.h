@@ -71,15 +71,15 @@
 #include "error.h"
 
 /* Thresholds; see above. */
-#define STATUS_QUEUE_WARN 100
-#define STATUS_QUEUE_ERROR 1000
-#define STATUS_DEFERRED_WARN_S (4 * 3600)
+#define STATUS_QUEUE_WARN       100
+#define STATUS_QUEUE_ERROR      1000
+#define STATUS_DEFERRED_WARN_S  (4 * 3600)
 #define STATUS_DEFERRED_ERROR_S (3 * 86400)
-#define STATUS_DISK_WARN_PCT 20
-#define STATUS_DISK_ERROR_PCT 10
-#define STATUS_MEM_WARN_PCT 10
-#define STATUS_MEM_ERROR_PCT 5
-#define STATUS_TLS_WARN_DAYS 14
+#define STATUS_DISK_WARN_PCT    20
+#define STATUS_DISK_ERROR_PCT   10
+#define STATUS_MEM_WARN_PCT     10
+#define STATUS_MEM_ERROR_PCT    5
+#define STATUS_TLS_WARN_DAYS    14
 
 /* The network checks' shared deadline, and the outbound port 25 connect
  * timeout within it, unless told otherwise. */

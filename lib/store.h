@@ -231,4 +231,55 @@ int store_audit_list(struct store *st, long long limit, struct audit_list *out,
                      struct mc_error *err);
 void audit_list_release(struct audit_list *l);
 
+/* --- ACME accounts and certificate attempts (the keys are files) --- */
+struct acme_account_row {
+	char *directory; /* the CA's directory URL: one account per CA */
+	char *url;       /* the account URL (JWS "kid") */
+	char *key_file;  /* PEM of the account key */
+	char *contact;   /* email address, or "" */
+	char *ca_file;   /* CA bundle for the CA's HTTPS, or "" (system) */
+	char *created;
+};
+
+int store_acme_account_get(struct store *st, const char *directory, struct acme_account_row *out,
+                           struct mc_error *err);
+/* Insert, or replace the row of the same directory. */
+int store_acme_account_put(struct store *st, const struct acme_account_row *a,
+                           struct mc_error *err);
+void acme_account_row_release(struct acme_account_row *r);
+
+struct cert_attempt_row {
+	long long id;
+	char *started;   /* "YYYY-MM-DDTHH:MM:SSZ" */
+	char *finished;  /* set by the store on insert */
+	char *kind;      /* "request" or "renew" */
+	char *actor;     /* who asked: a user, or "mailctld" */
+	char *directory; /* the CA's directory URL */
+	char *names;     /* comma-separated, as ordered */
+	int names_given; /* names were chosen, not the defaults */
+	char *result;    /* "issued", "unverified" (installed, a port serves
+	                    another certificate) or "failed" */
+	char *detail;    /* the error, or what was installed */
+	char *serial;    /* hex serial of the certificate, or "" */
+	char *not_after; /* its expiry "YYYY-MM-DDTHH:MM:SSZ", or "" */
+	long long duration_ms;
+};
+struct cert_attempt_list {
+	struct cert_attempt_row *v;
+	size_t n, alloc;
+};
+
+/* Uses every field but id and finished. */
+int store_cert_attempt_insert(struct store *st, const struct cert_attempt_row *r, long long *id,
+                              struct mc_error *err);
+/* The newest 'limit' attempts, newest first. */
+int store_cert_attempt_list(struct store *st, long long limit, struct cert_attempt_list *out,
+                            struct mc_error *err);
+/* The newest attempt that installed a certificate ("issued" or
+ * "unverified"): 1 found, 0 none, -1 error. */
+int store_cert_attempt_last_installed(struct store *st, struct cert_attempt_row *out,
+                                      struct mc_error *err);
+void cert_attempt_row_release(struct cert_attempt_row *r);
+void cert_attempt_list_release(struct cert_attempt_list *l);
+
 #endif

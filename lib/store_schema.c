@@ -71,6 +71,31 @@ const char *const store_migrations[] = {
     "    ('clean', 'listed', 'refused', 'timeout', 'error', 'skipped')),"
     "  detail TEXT NOT NULL DEFAULT '');"
     "CREATE INDEX blacklist_results_by_list ON blacklist_results (subject, zone, id);",
+    /* 4 -> 5: ACME. One account per CA directory (its key is a file under
+     * paths.key_dir); every certificate request or renewal that reached
+     * the CA, with its outcome, so renewals can be audited and paced. */
+    "CREATE TABLE acme_accounts ("
+    "  id INTEGER PRIMARY KEY,"
+    "  directory TEXT NOT NULL UNIQUE,"
+    "  url TEXT NOT NULL,"
+    "  key_file TEXT NOT NULL,"
+    "  contact TEXT NOT NULL DEFAULT '',"
+    "  ca_file TEXT NOT NULL DEFAULT '',"
+    "  created TEXT NOT NULL DEFAULT " NOW ");"
+    "CREATE TABLE cert_attempts ("
+    "  id INTEGER PRIMARY KEY,"
+    "  started TEXT NOT NULL,"
+    "  finished TEXT NOT NULL DEFAULT " NOW ","
+    "  kind TEXT NOT NULL CHECK (kind IN ('request', 'renew')),"
+    "  actor TEXT NOT NULL,"
+    "  directory TEXT NOT NULL,"
+    "  names TEXT NOT NULL," /* comma-separated */
+    "  names_given INTEGER NOT NULL DEFAULT 0 CHECK (names_given IN (0, 1)),"
+    "  result TEXT NOT NULL CHECK (result IN ('issued', 'unverified', 'failed')),"
+    "  detail TEXT NOT NULL DEFAULT '',"
+    "  serial TEXT NOT NULL DEFAULT '',"
+    "  not_after TEXT NOT NULL DEFAULT '',"
+    "  duration_ms INTEGER NOT NULL DEFAULT 0 CHECK (duration_ms >= 0));",
 };
 
 const int store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

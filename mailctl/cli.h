@@ -59,6 +59,9 @@ extern const struct verb config_verbs[], db_verbs[], domain_verbs[], user_verbs[
     dkim_verbs[], audit_verbs[], dns_verbs[], apply_verbs[];
 extern const struct verb setup_verbs[], service_verbs[];
 extern const struct verb blacklist_verbs[], check_verbs[];
+extern const struct verb tui_verbs[];
+extern const struct verb status_verbs[];
+extern const struct verb cert_verbs[];
 
 /* Print "mailctl: MSG" to stderr and return the exit code for 'err'. */
 int cli_fail(const struct mc_error *err);

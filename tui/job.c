@@ -1,5 +1,6 @@
 /* Background operations for the screens; see job.h. */
 #include "job.h"
+#include "tui.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@ static void *job_main(void *arg)
 	struct job *j = arg;
 	j->rc = j->fn(j);
 	atomic_store(&j->done, 1);
+	tui_wake();
 	return NULL;
 }
 
@@ -58,6 +60,7 @@ void job_progress(struct job *j, const char *fmt, ...)
 	vsnprintf(j->progress, sizeof(j->progress), fmt, ap);
 	va_end(ap);
 	pthread_mutex_unlock(&j->lock);
+	tui_wake();
 }
 
 void job_progress_get(struct job *j, char *buf, size_t size)

@@ -48,12 +48,12 @@ const struct keybind keys[] = {
     {0, NULL, ACT_NONE, NULL, NULL},
 };
 
-enum action keys_action(int ch)
+enum action keys_action(int ch, int fkey)
 {
-	if (ch >= '1' && ch <= '9')
+	if (!fkey && ch >= '1' && ch <= '9')
 		return ACT_GOTO;
 	for (const struct keybind *k = keys; k->name; k++)
-		if (k->key == ch)
+		if (k->key == ch && (k->key >= KEY_MIN) == !!fkey)
 			return k->act;
 	return ACT_NONE;
 }

@@ -22,9 +22,9 @@ struct list_col {
 
 struct list_row {
 	char **cell;
-	char *key;   /* what the row stands for (an address), owned */
-	enum role role;   /* colour of the row; ROLE_NORMAL usually */
-	int role_col;     /* the only cell coloured with 'role'; -1: the whole row */
+	char *key;      /* what the row stands for (an address), owned */
+	enum role role; /* colour of the row; ROLE_NORMAL usually */
+	int role_col;   /* the only cell coloured with 'role'; -1: the whole row */
 };
 
 struct list {
@@ -35,7 +35,7 @@ struct list {
 	size_t *shown; /* indexes of rows matching the filter */
 	size_t nshown, sel, top;
 	char filter[256];
-	int filtering; /* typing into the filter */
+	int filtering;     /* typing into the filter */
 	const char *empty; /* what to say when there is no row */
 };
 
@@ -53,11 +53,15 @@ long list_selected(const struct list *l);
 /* The selected row's key, or NULL. */
 const char *list_selected_key(const struct list *l);
 
+/* One line at 'y': 'what', how many rows are shown of how many, and the
+ * filter (with a cursor while it is typed). */
+void list_caption(const struct list *l, int y, const char *what);
 /* Draw in rows top..top+rows-1 (the first row is the column titles). */
 void list_draw(struct list *l, int top, int rows);
 /* Movement and filter actions; returns 1 when handled. */
 int list_act(struct list *l, enum action a, int rows);
-/* Keys typed while filtering; returns 1 when used. */
-int list_key(struct list *l, int ch);
+/* Keys typed while filtering ('fkey': a curses KEY_ code, else a
+ * character); returns 1 when used. */
+int list_key(struct list *l, int ch, int fkey);
 
 #endif

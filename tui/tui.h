@@ -52,16 +52,17 @@ enum action {
 };
 
 struct keybind {
-	int key;           /* curses key code */
-	const char *name;  /* as the footer and help show it */
+	int key;          /* curses key code */
+	const char *name; /* as the footer and help show it */
 	enum action act;
 	const char *label; /* short, for the footer */
 	const char *help;  /* one line, for the help screen */
 };
 
 extern const struct keybind keys[];
-/* The action for key 'ch' (ACT_NONE when unbound). */
-enum action keys_action(int ch);
+/* The action for key 'ch', a curses KEY_ code when 'fkey', else a
+ * character (ACT_NONE when unbound). */
+enum action keys_action(int ch, int fkey);
 /* The first key bound to 'a', or NULL. */
 const struct keybind *keys_first(enum action a);
 
@@ -94,16 +95,17 @@ attr_t theme_attr(enum role r);
 struct tui;
 
 struct screen {
-	const char *title;           /* tab label */
-	const char *about;           /* one line for the help screen */
-	const enum action *actions;  /* its own keys, for the footer; ends with ACT_NONE */
+	const char *title;            /* tab label */
+	const char *about;            /* one line for the help screen */
+	const enum action *actions;   /* its own keys, for the footer; ends with ACT_NONE */
 	void (*enter)(struct tui *t); /* made current: (re)load what it shows */
 	void (*draw)(struct tui *t, int top, int rows);
 	/* Handle an action; returns 1 when it did. */
 	int (*act)(struct tui *t, enum action a);
 	/* A key that is no action, or any key while the screen takes text
-	 * input (filter); returns 1 when used. May be NULL. */
-	int (*key)(struct tui *t, int ch);
+	 * input (filter); 'fkey' as for keys_action(). Returns 1 when used.
+	 * May be NULL. */
+	int (*key)(struct tui *t, int ch, int fkey);
 	/* Called about five times a second: collect background results,
 	 * start periodic refreshes; returns 1 when the screen must redraw. */
 	int (*tick)(struct tui *t);
@@ -119,25 +121,31 @@ struct tui {
 	int config_explicit;
 	struct config cfg;
 	char *actor;
-	int privileged;   /* root or in the 'mailctl' group */
-	size_t current;   /* index into screens[] */
+	int privileged; /* root or in the 'mailctl' group */
+	size_t current; /* index into screens[] */
 	char message[1024];
 	int message_error;
-	char *domain;     /* A-label the DNS screen shows; NULL: the first */
+	char *domain; /* A-label the DNS screen shows; NULL: the first */
 	int quit;
 };
 
 extern struct tui *tui_self;
 
-/* Open the store for one operation, in 'ctx' (actor and config filled).
- * Writes need privilege, with the CLI's rule and words. Returns -1 with
+/* Open the store for one operation, in 'ctx' (actor and config filled):
+ * read-only when 'what' is NULL, else for writing the change the CLI
+ * calls 'mailctl WHAT' ("user add"), which needs the CLI's privilege (root
+ * or the 'mailctl' group) and is refused with its words. Returns -1 with
  * the error in 'err'. Close with tui_store_close(). */
-int tui_store_open(struct tui *t, struct mc_ctx *ctx, int write, struct mc_error *err);
+int tui_store_open(struct tui *t, struct mc_ctx *ctx, const char *what, struct mc_error *err);
 void tui_store_close(struct mc_ctx *ctx);
 
 /* The status line: a result or an error ('err' text as the CLI prints it). */
 void tui_message(struct tui *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void tui_error(struct tui *t, const struct mc_error *err);
+
+/* From any thread: make the loop tick the screens now (a background
+ * job has news), instead of within a second. */
+void tui_wake(void);
 
 /* Switch to screen 'i' (calls its enter()). */
 void tui_switch(struct tui *t, size_t i);
@@ -150,6 +158,8 @@ size_t tui_screen_index(const char *title);
 int tui_put(int y, int x, int width, enum role r, const char *s);
 /* Fill a row from column x to the right edge with blanks in 'role'. */
 void tui_fill(int y, int x, enum role r);
+/* How many bytes of UTF-8 's' fit in 'width' columns. */
+size_t tui_fit(const char *s, int width);
 /* Display width of UTF-8 's'. */
 int tui_width(const char *s);
 
@@ -160,7 +170,8 @@ char *tui_prompt(struct tui *t, const char *question, const char *initial);
 int tui_confirm(struct tui *t, const char *question);
 /* A box with 'text' (lines split on '\n') until a key is pressed. */
 void tui_box(struct tui *t, const char *title, const char *text);
-/* Redraw everything now (used before a blocking call). */
+/* Draw everything into the screen buffer; tui_redraw() also shows it. */
+void tui_draw(struct tui *t);
 void tui_redraw(struct tui *t);
 /* Show 'text' on the status line and flush, before a short blocking call. */
 void tui_busy(struct tui *t, const char *text);

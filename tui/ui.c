@@ -71,6 +71,29 @@ int tui_put(int y, int x, int width, enum role r, const char *s)
 	return used;
 }
 
+size_t tui_fit(const char *s, int width)
+{
+	mbstate_t st;
+	size_t off = 0, len = strlen(s);
+	int used = 0;
+	memset(&st, 0, sizeof(st));
+	while (off < len) {
+		wchar_t c;
+		size_t k = mbrtowc(&c, s + off, len - off, &st);
+		if (k == (size_t)-1 || k == (size_t)-2 || k == 0) {
+			memset(&st, 0, sizeof(st));
+			c = L'?';
+			k = 1;
+		}
+		int cw = wcwidth(c) < 0 ? 1 : wcwidth(c);
+		if (used + cw > width)
+			break;
+		used += cw;
+		off += k;
+	}
+	return off;
+}
+
 void tui_fill(int y, int x, enum role r)
 {
 	if (y < 0 || y >= LINES || x >= COLS)
@@ -190,7 +213,8 @@ static char **wrap(const char *text, int width, size_t *count)
 		if (tui_width(part) > width) {
 			for (take = 0; take < end;) {
 				size_t k = 1;
-				while (take + k < end && ((unsigned char)p[take + k] & 0xC0) == 0x80)
+				while (take + k < end &&
+				       ((unsigned char)p[take + k] & 0xC0) == 0x80)
 					k++;
 				char *head = xstrndup(p, take + k);
 				int over = tui_width(head) > width;
@@ -219,7 +243,7 @@ static char **wrap(const char *text, int width, size_t *count)
 	return lines;
 }
 
-/* Draw the box; returns the number of lines it has. */
+/* Draw the box in the middle of the screen. */
 static void box_draw(const char *title, const char *text)
 {
 	int width = COLS - 4 > 76 ? 76 : COLS - 4;
@@ -248,6 +272,7 @@ static void box_draw(const char *title, const char *text)
 void tui_box(struct tui *t, const char *title, const char *text)
 {
 	for (;;) {
+		tui_draw(t);
 		box_draw(title, text);
 		refresh();
 		wint_t c;
@@ -283,7 +308,7 @@ char *tui_unicode(const char *s)
 	const char *dom = at ? at + 1 : s;
 	char *u = NULL;
 	if (!strstr(dom, "xn--") || idn2_to_unicode_8z8z(dom, &u, 0) != IDN2_OK) {
-		free(u);
+		idn2_free(u);
 		return xstrdup(s);
 	}
 	char *out = xasprintf("%.*s%s", (int)(dom - s), s, u);

@@ -1,9 +1,10 @@
 # tests/cli/apply.sh - the apply engine on a private template set: diff,
-# dry run, validation with the real postconf/postfix/doveconf, atomic
-# install with modes and owners, idempotence, rollback, manifest errors.
+# dry run, validation with the real postconf/postfix/doveconf, nginx, nft
+# and fail2ban-client, atomic install with modes and owners, missing
+# directories made, idempotence, rollback, manifest errors.
 # (The shipped templates are exercised end to end in tests/integration.)
 source "$MAILCTL_SRC/tests/lib.sh"
-for tool in postconf postfix doveconf diff; do
+for tool in postconf postfix doveconf diff nginx nft fail2ban-client; do
 	command -v "$tool" >/dev/null || { fail "'$tool' is not installed"; done_tests; exit 1; }
 done
 mc_setup
@@ -83,4 +84,64 @@ done <<'CASES'
 CASES
 [ "$(snap)" = "$before" ] && pass || fail "a bad manifest changed files"
 expect 64 "--rollback with --dry-run" -- mc apply --rollback --dry-run
+
+# --- nginx, nftables, fail2ban: {{etc_dir}} and {{log_dir}}, directories
+# made, each validated by its own tool before anything is written --------
+mkdir -p "$TPL/nginx" "$TPL/nftables" "$TPL/fail2ban"
+cat >"$TPL/nginx/nginx.conf" <<'N'
+error_log {{log_dir}}/nginx-error.log;
+events {
+}
+http {
+	access_log off;
+	include site.conf;
+}
+N
+printf 'server {\n\tlisten 127.0.0.1:8080;\n\treturn 200 "{{mailhost}}";\n}\n' >"$TPL/nginx/site.conf"
+printf 'table inet mailctl_apply_test {\n\tchain input {\n\t\ttcp dport 9 accept\n\t}\n}\n' \
+	>"$TPL/nftables/nftables.conf"
+printf '[postfix-sasl]\nenabled = true\nlogpath = {{log_dir}}/mail.log\nbackend = auto\n' \
+	>"$TPL/fail2ban/jail.conf"
+cat >>"$TPL/manifest" <<'M'
+nginx/nginx.conf       {{paths.nginx_dir}}/nginx.conf            0644 root:root nginx
+nginx/site.conf        {{paths.nginx_dir}}/site.conf             0644 root:root nginx
+nftables/nftables.conf {{etc_dir}}/nftables.conf                 0755 root:root nftables
+fail2ban/jail.conf     {{etc_dir}}/fail2ban/jail.d/mailctl.conf  0644 root:root fail2ban
+M
+expect 0 "apply the template changes made above" -- mc apply --no-reload
+rm -rf "$T/etc/nginx"
+expect 0 "apply nginx, nftables and fail2ban files" -- mc --json apply --no-reload
+python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["changed"] == 4, d["changed"]; assert d["services"] == "nginx,nftables,fail2ban", d["services"]' <"$T/out" &&
+	pass || fail "apply summary: $(head -c 300 "$T/out")"
+grep -q "return 200 \"mail.example.org\"" "$T/etc/nginx/site.conf" && pass || fail "site.conf not rendered"
+grep -qx "error_log $T/nginx-error.log;" "$T/etc/nginx/nginx.conf" && pass ||
+	fail "{{log_dir}} is not the log file's directory"
+[ "$(stat -c '%a %U:%G' "$T/etc/nftables.conf")" = "755 root:root" ] && pass ||
+	fail "{{etc_dir}} is not the directory above postfix_dir, or mode: $(ls -l "$T/etc" 2>&1)"
+grep -qx "logpath = $T/mail.log" "$T/etc/fail2ban/jail.d/mailctl.conf" && pass ||
+	fail "jail.d/mailctl.conf not written below the directories apply made"
+[ "$(stat -c '%a' "$T/etc/fail2ban/jail.d")" = 755 ] && pass || fail "made directory mode: $(stat -c '%a' "$T/etc/fail2ban/jail.d")"
+
+# Each validator refuses a broken file in its own words; nothing changes.
+before=$(snap)
+while IFS='|' read -r file bad what words; do
+	cp "$TPL/$file" "$T/good"
+	printf '%s\n' "$bad" >>"$TPL/$file"
+	expect 65 "invalid $what configuration" -- mc apply --no-reload
+	contains "$T/err" "the new $what configuration is invalid" "$what: validation message"
+	contains "$T/err" "$words" "$what: the validator's own words"
+	[ "$(snap)" = "$before" ] && pass || fail "a refused $what apply changed files"
+	cp "$T/good" "$TPL/$file"
+done <<'CASES'
+nginx/site.conf|no_such_directive on;|nginx|unknown directive "no_such_directive"
+nftables/nftables.conf|table inet mailctl_apply_test { chain input { tcp dport 99999 accept; }; }|nftables|Error:
+fail2ban/jail.conf|filter = no-such-filter|fail2ban|Unable to read the filter 'no-such-filter'
+CASES
+echo 'postfix/main.cf {{paths.postfix_dir}}/x.cf 0644 root:root httpd' >>"$TPL/manifest"
+expect 65 "manifest: unknown service" -- mc apply --dry-run
+contains "$T/err" "unknown service 'httpd'" "an unknown service is named"
+sed -i '$d' "$TPL/manifest"
+expect 0 "apply after the refusals" -- mc --json apply --no-reload
+python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["changed"] == 0' <"$T/out" && pass ||
+	fail "refused applies left something to do: $(head -c 300 "$T/out")"
 done_tests

@@ -661,6 +661,8 @@ static void test_foreach_defaults(void **state)
 	    "mail.plaintext_ports",
 	    "dns.resolver",
 	    "blacklist.zones_file",
+	    "blacklist.interval_hours",
+	    "paths.mail_log",
 	    "paths.acme_webroot",
 	    "acme.directory",
 	    "milter.socket",
@@ -668,6 +670,7 @@ static void test_foreach_defaults(void **state)
 	    "milter.dmarc_reject",
 	    "milter.dmarc_quarantine",
 	    "dkim.rotation_grace_days",
+	    "status.port25_probe",
 	};
 	struct seen s = {0};
 	struct config cfg;
@@ -703,8 +706,8 @@ static void test_foreach_changed(void **state)
 	              "accounts:\n  default_quota: 500M\npasswords:\n  dictionary_check: off\n"
 	              "  min_length: 12\n");
 	config_foreach(&cfg, collect, &s);
-	assert_int_equal(s.count, 38);
-	assert_int_equal(s.defaults, 35);
+	assert_int_equal(s.count, 41);
+	assert_int_equal(s.defaults, 38);
 	assert_false(s.is_default[find_item(&s, "hostname")]);
 	assert_string_equal(s.values[find_item(&s, "hostname")], "mx.example.org");
 	assert_false(s.is_default[find_item(&s, "accounts.default_quota")]);

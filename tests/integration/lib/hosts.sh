@@ -561,9 +561,11 @@ host_mailctl() {
 
 # host_install_mailctl NAME: in host NAME, what provision/install.sh does
 # before 'mailctl setup': the mailctl and vmail users, the state
-# directories with install.sh's modes, the templates and the mailctld
-# under test where 'mailctl service' finds them (/usr/local, the host's
-# private overlay). $MAILCTLD names the daemon binary.
+# directories with install.sh's modes, the templates, the blocklist table
+# and the mailctld under test where 'mailctl service' finds them
+# (/usr/local, the host's private overlay). $MAILCTLD names the daemon
+# binary. (install.sh also makes the database group-writable before
+# setup: host_db_writable does that after it.)
 host_install_mailctl() {
 	local name=$1
 	if [ -z "${MAILCTLD:-}" ] || [ ! -x "$MAILCTLD" ]; then
@@ -587,5 +589,15 @@ host_install_mailctl() {
 		rm -rf /usr/local/share/mailctl/templates
 		mkdir -p /usr/local/share/mailctl /usr/local/sbin
 		cp -r "$1/templates" /usr/local/share/mailctl/
+		cp "$1/data/dnsbl.yaml" /usr/local/share/mailctl/
 		install -m 0755 "$2" /usr/local/sbin/mailctld' _ "$MAILCTL_SRC" "$MAILCTLD"
+}
+
+# host_db_writable NAME: the database writable by group mailctl, as
+# install.sh leaves it (mailctld's jobs write to it as the mailctl user).
+# setup has added ACL entries by then, so the owning group's entry is set
+# with setfacl: chmod would only change the ACL mask.
+host_db_writable() {
+	host_exec "$1" sh -c 'chgrp mailctl /var/lib/mailctl/mailctl.db &&
+		setfacl -m g::rw /var/lib/mailctl/mailctl.db'
 }

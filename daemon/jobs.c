@@ -1,0 +1,322 @@
+/*
+ * jobs - mailctld's periodic work, in one thread beside the milter:
+ *
+ *   blocklists  every blacklist.interval_hours after the last stored
+ *               check (at start when there is none or it is older), and
+ *               within seconds after Postfix logs an outbound delivery
+ *               refused with a reply naming a blocklist (at most once per
+ *               REFUSAL_GAP), and at once on SIGUSR1: one round of
+ *               lib/dnsbl_monitor.h, stored;
+ *               when a listing appears or goes, one alert message to the
+ *               postmaster, and a log line.
+ *   dkim        every hour, dkim_rotate_step() for each domain without
+ *               starting anything: a pending rotation switches once its
+ *               records are in DNS, retired keys go after their grace.
+ *
+ * Postfix's log (paths.mail_log) is opened before the privileges are
+ * dropped and followed from its end; when it is rotated it is opened
+ * again if the daemon's user may, else watching stops with a log line.
+ */
+#include "jobs.h"
+#include "dkim_rotate.h"
+#include "dnsbl_monitor.h"
+#include "domain.h"
+#include "store.h"
+#include "xalloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TICK_S        2
+#define REFUSAL_GAP_S 600
+#define DKIM_EVERY_S  3600
+
+extern char **environ;
+
+static pthread_t thread;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+static int stopping, started, kicked;
+static int log_fd = -1;
+static char *log_path;
+static char log_partial[4096];
+static size_t log_partial_len;
+
+void jobs_open_log(const char *path)
+{
+	log_path = xstrdup(path);
+	log_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (log_fd < 0)
+		log_msg(LOG_WARNING, "not watching '%s' for blocklist refusals: %s", path,
+		        strerror(errno));
+	else
+		lseek(log_fd, 0, SEEK_END);
+}
+
+/* A rotated log: follow the new file if we may. */
+static void reopen_if_rotated(void)
+{
+	struct stat now, have;
+	if (log_fd < 0 || stat(log_path, &now) < 0 || fstat(log_fd, &have) < 0 ||
+	    now.st_ino == have.st_ino)
+		return;
+	int fd = open(log_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		log_msg(LOG_WARNING, "'%s' was rotated and cannot be opened again (%s): not watching "
+		                     "it until mailctld restarts",
+		        log_path, strerror(errno));
+		close(log_fd);
+		log_fd = -1;
+		return;
+	}
+	close(log_fd);
+	log_fd = fd;
+	log_partial_len = 0;
+}
+
+/* New lines of Postfix's log: 1 when one is a refusal naming a blocklist. */
+static int refusal_logged(void)
+{
+	char buf[8192];
+	ssize_t n;
+	int found = 0;
+	reopen_if_rotated();
+	while (log_fd >= 0 && (n = read(log_fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] != '\n') {
+				if (log_partial_len < sizeof(log_partial) - 1)
+					log_partial[log_partial_len++] = buf[i];
+				continue;
+			}
+			log_partial[log_partial_len] = 0;
+			if (dnsbl_refusal_names_list(log_partial)) {
+				log_msg(LOG_NOTICE, "a delivery was refused naming a blocklist: %.300s",
+				        log_partial);
+				found = 1;
+			}
+			log_partial_len = 0;
+		}
+	}
+	return found;
+}
+
+/* Hand 'text' to sendmail; 0 when it took it. */
+static int send_mail(const char *from, const char *text)
+{
+	int pipefd[2];
+	pid_t pid;
+	posix_spawn_file_actions_t fa;
+	char *argv[] = {"/usr/sbin/sendmail", "-i", "-t", "-f", (char *)from, NULL};
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return -1;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, pipefd[0], 0);
+	int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(pipefd[0]);
+	if (rc != 0) {
+		close(pipefd[1]);
+		return -1;
+	}
+	size_t len = strlen(text), off = 0;
+	while (off < len) {
+		ssize_t w = write(pipefd[1], text + off, len - off);
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	close(pipefd[1]);
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return off == len && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/* admin_address, else postmaster@ the first hosted domain. */
+static char *postmaster(struct mc_ctx *ctx)
+{
+	struct domain_list doms = {0};
+	struct mc_error err;
+	if (ctx->cfg->admin_address && ctx->cfg->admin_address[0])
+		return xstrdup(ctx->cfg->admin_address);
+	char *to = NULL;
+	if (domain_list(ctx, &doms, &err) == 0 && doms.n)
+		to = xasprintf("postmaster@%s", doms.v[0].name);
+	domain_list_release(&doms);
+	return to;
+}
+
+static void alert(struct mc_ctx *ctx, const struct state *st, const struct dnsbl_changes *c,
+                  time_t now)
+{
+	for (size_t i = 0; i < c->n; i++)
+		log_msg(LOG_WARNING, "blocklist: %s %s %s (was %s)%s%s", c->v[i].subject,
+		        strcmp(c->v[i].to, "listed") ? "no longer listed on" : "LISTED on",
+		        c->v[i].zone, c->v[i].from, c->v[i].delist[0] ? "; delisting: " : "",
+		        c->v[i].delist);
+	char *to = postmaster(ctx);
+	if (!to) {
+		log_msg(LOG_ERR, "blocklist alert not sent: no admin_address and no hosted domain");
+		return;
+	}
+	char *text = dnsbl_alert_text(c, st->hostname, to, to, now);
+	if (send_mail(to, text) < 0)
+		log_msg(LOG_ERR, "blocklist alert to %s could not be handed to sendmail", to);
+	else
+		log_msg(LOG_INFO, "blocklist alert sent to %s (%zu change(s))", to, c->n);
+	free(text);
+	free(to);
+}
+
+/* Open the store read-write as the job's context. */
+static int job_ctx(const struct state *st, struct mc_ctx *ctx, struct mc_error *err)
+{
+	*ctx = (struct mc_ctx){.cfg = &st->cfg, .actor = "mailctld"};
+	return store_open(&ctx->st, st->cfg.database, STORE_WRITE, err);
+}
+
+static void blacklist_job(time_t now)
+{
+	struct state *st = state_acquire();
+	struct mc_ctx ctx;
+	struct mc_error err = {0};
+	struct dnsbl_table t = {0};
+	struct dnsbl_changes c = {0};
+	if (job_ctx(st, &ctx, &err) == 0 && dnsbl_table_load(&t, st->cfg.dnsbl_file, &err) == 0 &&
+	    dnsbl_monitor_round(&ctx, &t, &st->resolver, 0, now, &c, &err) == 0) {
+		log_msg(LOG_INFO, "blocklist check: %zu result(s), %zu change(s)", c.checked, c.n);
+		if (c.n)
+			alert(&ctx, st, &c, now);
+	} else {
+		log_msg(LOG_ERR, "blocklist check failed: %s", err.msg);
+	}
+	dnsbl_changes_release(&c);
+	dnsbl_table_release(&t);
+	store_close(ctx.st);
+	state_release(st);
+}
+
+static void dkim_job(time_t now)
+{
+	struct state *st = state_acquire();
+	struct mc_ctx ctx;
+	struct mc_error err = {0};
+	struct domain_list doms = {0};
+	if (job_ctx(st, &ctx, &err) < 0 || domain_list(&ctx, &doms, &err) < 0)
+		log_msg(LOG_ERR, "dkim rotation job: %s", err.msg);
+	for (size_t i = 0; i < doms.n; i++) {
+		struct dnsq d;
+		struct dkim_rotate_report rep = {0};
+		dnsq_init(&d, &st->resolver);
+		if (dkim_rotate_step(&ctx, doms.v[i].name, now, dnsq_lookup_now, &d, 0, &rep, &err) < 0)
+			log_msg(LOG_ERR, "dkim rotation of %s: %s", doms.v[i].name, err.msg);
+		else if (rep.action == DKIM_ROTATE_SWITCHED || rep.action == DKIM_ROTATE_REMOVED)
+			log_msg(LOG_INFO, "dkim rotation of %s: %s", doms.v[i].name,
+			        dkim_rotate_action_name(rep.action));
+		dkim_rotate_report_release(&rep);
+		dnsq_release(&d);
+	}
+	domain_list_release(&doms);
+	store_close(ctx.st);
+	state_release(st);
+}
+
+/* When the last stored blocklist check was made (0: never). */
+static time_t last_blacklist_check(void)
+{
+	struct state *st = state_acquire();
+	struct store *db = NULL;
+	struct blacklist_list l = {0};
+	struct mc_error err;
+	time_t t = 0;
+	if (store_open(&db, st->cfg.database, STORE_READ, &err) == 0 &&
+	    store_blacklist_history(db, NULL, 0, 1, &l, &err) == 0 && l.n) {
+		struct tm tm = {0};
+		if (strptime(l.v[0].checked, "%Y-%m-%dT%H:%M:%SZ", &tm))
+			t = timegm(&tm);
+	}
+	blacklist_list_release(&l);
+	store_close(db);
+	state_release(st);
+	return t;
+}
+
+static long long interval_s(void)
+{
+	struct state *st = state_acquire();
+	long long s = st->cfg.blacklist_interval_hours * 3600;
+	state_release(st);
+	return s;
+}
+
+static void *jobs_main(void *arg)
+{
+	(void)arg;
+	time_t last_bl = last_blacklist_check(), last_refusal = 0, last_dkim = 0;
+	pthread_mutex_lock(&lock);
+	while (!stopping) {
+		pthread_mutex_unlock(&lock);
+		time_t now = time(NULL);
+		int refused = refusal_logged();
+		pthread_mutex_lock(&lock);
+		int kick = kicked;
+		kicked = 0;
+		pthread_mutex_unlock(&lock);
+		if (kick || now - last_bl >= interval_s() ||
+		    (refused && now - last_refusal >= REFUSAL_GAP_S)) {
+			if (refused)
+				last_refusal = now;
+			blacklist_job(now);
+			last_bl = now;
+		}
+		if (now - last_dkim >= DKIM_EVERY_S) {
+			dkim_job(now);
+			last_dkim = now;
+		}
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += TICK_S;
+		pthread_mutex_lock(&lock);
+		if (!stopping && !kicked)
+			pthread_cond_timedwait(&wake, &lock, &until);
+	}
+	pthread_mutex_unlock(&lock);
+	return NULL;
+}
+
+int jobs_start(void)
+{
+	if (pthread_create(&thread, NULL, jobs_main, NULL) != 0)
+		return -1;
+	started = 1;
+	return 0;
+}
+
+void jobs_kick_blacklist(void)
+{
+	pthread_mutex_lock(&lock);
+	kicked = 1;
+	pthread_cond_signal(&wake);
+	pthread_mutex_unlock(&lock);
+}
+
+void jobs_stop(void)
+{
+	if (!started)
+		return;
+	pthread_mutex_lock(&lock);
+	stopping = 1;
+	pthread_cond_signal(&wake);
+	pthread_mutex_unlock(&lock);
+	pthread_join(thread, NULL);
+	started = 0;
+}

@@ -1,0 +1,331 @@
+#!/bin/bash
+# tests/integration/acme.sh - 'mailctl cert' against a real ACME CA, Debian's
+# pebble, in the isolated lab.
+#
+# Lab: 'ns' (192.0.2.53) runs nsd for example.com behind unbound, the
+# resolver pebble validates with; 'ca' (ca.test, 192.0.2.40) runs pebble
+# (ACME on 14000, its management API on 15000, TLS from a test root made
+# here, passed to mailctl with --ca-file) with its default 5% of nonces
+# rejected, and a plain HTTPS server serving directory documents that are
+# not ACME; 'mx' (mail.example.com, 192.0.2.11) is set up as install.sh
+# does ('mailctl setup', 'mailctl service start') and serves
+# paths.acme_webroot on port 80 with nginx (mailctl's own site when 'mailctl
+# service' runs nginx, else a minimal one written here) and the
+# certificate on 443.
+#  1. before: 'cert list' says the served certificate is setup's
+#     self-signed one;
+#  2. 'cert request' (names: mail.example.com, mta-sts.example.com,
+#     autoconfig.example.com) installs pebble's chain; openssl s_client on
+#     25 and 587 (STARTTLS), 465, 993, 995 and 443 gets that chain, issued
+#     by pebble's intermediate and verified up to pebble's root; the time
+#     from 'cert request' to verified on every port is printed;
+#  3. 'cert renew' does nothing (not due); 'cert renew --force' gets a new
+#     certificate with the same key: the TLSA record of 'dns records' and
+#     the account stay the same;
+#  4. with nginx stopped the challenge fails with a clear error, the token
+#     files are gone and the old certificate stays in place;
+#  5. an unreachable directory and two invalid directory documents: clear
+#     errors, nothing installed; every attempt is in 'cert show'.
+# No address outside 192.0.2.0/24 and 2001:db8::/32 is ever contacted.
+source "$MAILCTL_SRC/tests/lib.sh"
+source "$MAILCTL_SRC/tests/integration/lib/hosts.sh"
+source "$MAILCTL_SRC/tests/integration/lib/dns.sh"
+
+for pkg in pebble nginx-light postfix postfix-sqlite dovecot-core dovecot-imapd dovecot-pop3d \
+	dovecot-lmtpd dovecot-sqlite dovecot-sieve nsd unbound ldnsutils openssl curl python3 acl; do
+	if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed'; then
+		echo "FAIL: package '$pkg' is not installed: apt-get install $pkg" >&2
+		exit 1
+	fi
+done
+
+HOST_TIMEOUT=120
+NS=$T/ns
+CA=$T/ca
+mkdir -p "$NS" "$CA/www"
+mxctl() { host_mailctl mx "$@"; }
+
+show_logs() {
+	[ "$failures" != 0 ] || return 0
+	local f
+	for f in mx:/var/log/mail.log mx:/var/log/nginx-error.log mx:/var/log/mailctl/nginx-error.log \
+		ca:/var/log/spawn.log; do
+		f=$(host_path "${f%%:*}" "${f#*:}" 2>/dev/null) || continue
+		[ -s "$f" ] || continue
+		echo "--- ${f#"$LAB_DIR/"} (last 25 lines)" >&2
+		tail -n 25 "$f" >&2
+	done
+}
+
+lab_up() {
+	host_create ns 192.0.2.53 2001:db8::53 &&
+		HOST_FQDN=ca.test host_create ca 192.0.2.40 2001:db8::40 &&
+		HOST_FQDN=mail.example.com host_create mx 192.0.2.11 2001:db8::11
+}
+if ! lab_up; then
+	fail "cannot create the lab hosts"
+	done_tests
+	exit 1
+fi
+host_set_resolver mx 192.0.2.53
+
+# ---- DNS: the names of the certificate point at mx ----
+cat >"$NS/example.com.zone" <<'EOF'
+$ORIGIN example.com.
+$TTL 300
+@ IN SOA ns.example.com. hostmaster.example.com. 1 3600 900 604800 300
+@ IN NS ns.example.com.
+ns IN A 192.0.2.53
+mail IN A 192.0.2.11
+mta-sts IN CNAME mail
+autoconfig IN CNAME mail
+EOF
+{
+	nsd_server_conf "$NS"
+	printf 'zone:\n\tname: example.com\n\tzonefile: "%s/example.com.zone"\n' "$NS"
+} >"$NS/nsd.conf"
+{
+	unbound_server_conf "$NS"
+	printf '\tmodule-config: "iterator"\n\tlocal-zone: "example.com." transparent\n'
+	printf 'stub-zone:\n\tname: "example.com."\n\tstub-addr: 127.0.0.1@5353\n'
+} >"$NS/unbound.conf"
+host_spawn ns nsd -d -c "$NS/nsd.conf" >/dev/null || fail "nsd did not start"
+host_spawn ns unbound -d -c "$NS/unbound.conf" >/dev/null || fail "unbound did not start"
+dns_ready() { host_exec mx drill @192.0.2.53 A mta-sts.example.com 2>/dev/null | grep -q '192.0.2.11'; }
+wait_for 10 dns_ready && pass || fail "the lab DNS does not answer: $(tail -5 "$NS/nsd.log" "$NS/unbound.log")"
+
+# ---- the CA: pebble with a TLS certificate from a root made here ----
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=lab test root" \
+	-keyout "$CA/root.key" -out "$CA/root.pem" 2>/dev/null &&
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=ca.test" \
+		-keyout "$CA/tls.key" -out "$CA/tls.csr" 2>/dev/null &&
+	printf 'subjectAltName=DNS:ca.test,IP:192.0.2.40\n' >"$CA/ext" &&
+	openssl x509 -req -in "$CA/tls.csr" -CA "$CA/root.pem" -CAkey "$CA/root.key" -days 2 \
+		-set_serial 1 -extfile "$CA/ext" -out "$CA/tls.pem" 2>/dev/null && pass ||
+	fail "cannot make the CA's TLS certificate"
+cat >"$CA/pebble.json" <<EOF
+{
+  "pebble": {
+    "listenAddress": "192.0.2.40:14000",
+    "managementListenAddress": "192.0.2.40:15000",
+    "certificate": "$CA/tls.pem",
+    "privateKey": "$CA/tls.key",
+    "httpPort": 80,
+    "tlsPort": 443,
+    "ocspResponderURL": "",
+    "externalAccountBindingRequired": false
+  }
+}
+EOF
+# Validation waits 0-3 s at random (pebble's default is up to 15), so the
+# client's polling is exercised; nonces are rejected at pebble's default 5%.
+host_spawn ca env PEBBLE_VA_SLEEPTIME=3 pebble -config "$CA/pebble.json" \
+	-dnsserver 192.0.2.53:53 >/dev/null || fail "pebble did not start"
+DIR=https://ca.test:14000/dir
+ca_ready() { host_exec mx curl -sf --cacert "$CA/root.pem" -o /dev/null "$DIR"; }
+wait_for 15 ca_ready && pass || fail "pebble does not answer at $DIR"
+# Directory documents that are not ACME, over HTTPS, for step 5.
+printf '{"newNonce": "https://ca.test:14000/nonce-plz", "newAccount": "https://ca.test:14000/sign-me-up"}\n' \
+	>"$CA/www/partial"
+printf '<html><body>It works!</body></html>\n' >"$CA/www/html"
+host_sh ca 'cd "$1" && exec setsid openssl s_server -quiet -accept 192.0.2.40:14001 -cert "$2" -key "$3" -WWW \
+	</dev/null >>/var/log/spawn.log 2>&1 &' _ "$CA/www" "$CA/tls.pem" "$CA/tls.key"
+expect 0 "the HTTPS server of invalid directories answers" -- host_wait_port mx 192.0.2.40 14001 10
+
+# ---- mx as install.sh and setup leave it, with nginx on 80 and 443 ----
+expect 0 "install.sh's users and files in mx" -- host_install_mailctl mx
+expect 0 "mailctl setup in mx" -- mxctl setup
+expect 0 "service start in mx" -- mxctl service start
+CONF=$(host_path mx /etc/mailctl/mailctl.yaml)
+cfg() { # KEY: the effective value of a configuration key in mx
+	mxctl --json config show | python3 -c 'import json, sys
+print(next(i["value"] for i in json.load(sys.stdin) if i["key"] == sys.argv[1]))' "$1"
+}
+WEBROOT=$(cfg paths.acme_webroot)
+CERT=$(cfg tls.cert_file)
+KEY=$(cfg tls.key_file)
+[ -n "$WEBROOT" ] && [ -n "$CERT" ] && pass || fail "no paths.acme_webroot or tls.cert_file in $CONF"
+# The same files seen from the test (under mx's private /var/lib/mailctl).
+CERT_T=$(host_path mx "$CERT")
+TOKENS_T=$(host_path mx "$WEBROOT/.well-known/acme-challenge")
+DB_T=$(host_path mx /var/lib/mailctl/mailctl.db)
+sql() { python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$DB_T" "$1"; }
+
+nginx_running() { host_exec mx sh -c 'kill -0 "$(cat /run/nginx.pid)"' 2>/dev/null; }
+OWN_NGINX=
+if nginx_running; then
+	echo "nginx: mailctl's own site (started by 'mailctl service start')"
+else
+	# mailctl does not run nginx yet: a minimal site with the same layout.
+	OWN_NGINX=$T/nginx.conf
+	cat >"$OWN_NGINX" <<EOF
+user root;
+worker_processes 1;
+pid /run/nginx.pid;
+error_log /var/log/nginx-error.log;
+events { worker_connections 64; }
+http {
+	access_log /var/log/nginx-access.log;
+	server {
+		listen 80 default_server;
+		location ^~ /.well-known/acme-challenge/ {
+			root $WEBROOT;
+			default_type text/plain;
+		}
+		location / { return 404; }
+	}
+	server {
+		listen 443 ssl default_server;
+		ssl_certificate $CERT;
+		ssl_certificate_key $KEY;
+		location / { return 404; }
+	}
+}
+EOF
+	host_exec mx mkdir -p /var/log/nginx /var/lib/nginx
+	echo "nginx: a minimal site from this test ('mailctl service' does not run nginx)"
+fi
+start_nginx() {
+	if [ -n "$OWN_NGINX" ]; then host_exec mx nginx -c "$OWN_NGINX"; else mxctl service start >/dev/null; fi
+	wait_for 10 nginx_running
+}
+stop_nginx() {
+	host_exec mx sh -c 'kill -QUIT "$(cat /run/nginx.pid)"'
+	! wait_for 10 nginx_running || return 1
+	! host_wait_port ca 192.0.2.11 80 1 2>/dev/null
+}
+[ -n "$OWN_NGINX" ] && { expect 0 "nginx starts in mx" -- start_nginx; }
+expect 0 "port 80 of mx reachable from the CA" -- host_wait_port ca 192.0.2.11 80 10
+# The web server reads what mailctl writes there: a probe file.
+host_exec mx mkdir -p "$WEBROOT/.well-known/acme-challenge"
+echo "probe $$" | host_exec mx tee "$WEBROOT/.well-known/acme-challenge/probe" >/dev/null
+host_exec mx chmod 0644 "$WEBROOT/.well-known/acme-challenge/probe"
+got=$(host_exec ca curl -s http://mail.example.com/.well-known/acme-challenge/probe --resolve mail.example.com:80:192.0.2.11)
+[ "$got" = "probe $$" ] && pass ||
+	fail "nginx does not serve paths.acme_webroot '$WEBROOT' on port 80: got '$got'"
+host_exec mx rm -f "$WEBROOT/.well-known/acme-challenge/probe"
+
+# The CA's issuing chain, from pebble's management API.
+host_exec mx curl -sf --cacert "$CA/root.pem" -o "$CA/pebble-root.pem" https://ca.test:15000/roots/0 &&
+	host_exec mx curl -sf --cacert "$CA/root.pem" -o "$CA/pebble-int.pem" https://ca.test:15000/intermediates/0 &&
+	pass || fail "cannot fetch pebble's root and intermediate"
+INT_SUBJECT=$(openssl x509 -in "$CA/pebble-int.pem" -noout -subject -nameopt RFC2253 | sed 's/^subject=//')
+[ -n "$INT_SUBJECT" ] && pass || fail "no subject in pebble's intermediate"
+
+# served PORT: the leaf certificate mx serves on PORT, as PEM, into $T/served.pem.
+served() {
+	local args=(-connect 192.0.2.11:"$1" -servername mail.example.com -showcerts)
+	case $1 in 25 | 587) args+=(-starttls smtp) ;; esac
+	host_exec ca timeout 10 openssl s_client "${args[@]}" -CAfile "$CA/pebble-root.pem" \
+		-verify_return_error </dev/null >"$T/sclient" 2>&1
+	local rc=$?
+	openssl x509 -in "$T/sclient" -out "$T/served.pem" 2>/dev/null
+	return $rc
+}
+fp() { openssl x509 -in "$1" -noout -fingerprint -sha256 2>/dev/null; }
+tlsa() { mxctl dns records example.com | awk '$4 == "TLSA" { print $5, $6, $7, $8 }'; }
+
+# ---- 1. before: setup's self-signed certificate, said plainly ----
+expect 0 "cert list before any request" -- mxctl cert list
+contains "$T/out" "self-signed (from setup): no certificate from a CA yet" "cert list says self-signed"
+SELF_FP=$(fp "$CERT_T")
+TLSA_BEFORE=$(tlsa)
+[ -n "$TLSA_BEFORE" ] && pass || fail "dns records prints no TLSA record"
+
+# ---- 2. request: installed, served on every port ----
+t0=$(date +%s%N)
+expect 0 "cert request from pebble" -- mxctl cert request --directory "$DIR" --ca-file "$CA/root.pem"
+t1=$(date +%s%N)
+cp "$T/out" "$T/request.out"
+echo "cert request to verified on every port: $(((t1 - t0) / 1000000)) ms (mailctl: $(grep 'took:' "$T/request.out" | sed 's/^ *took: *//'))"
+contains "$T/request.out" "installed a certificate for mail.example.com, mta-sts.example.com, autoconfig.example.com" \
+	"request names the default names"
+contains "$T/request.out" "(new account)" "a new account was registered"
+for p in "25 smtp" "465 submissions" "587 submission" "993 imaps" "995 pop3s" "443 https"; do
+	contains "$T/request.out" "port $p: new" "mailctl saw the new certificate on $p"
+done
+NEW_FP=$(fp "$CERT_T")
+[ "$NEW_FP" != "$SELF_FP" ] && pass || fail "tls.cert_file did not change"
+openssl verify -CAfile "$CA/pebble-root.pem" -untrusted "$CA/pebble-int.pem" "$CERT_T" >/dev/null 2>&1 && pass ||
+	fail "the installed certificate does not verify up to pebble's root"
+for port in 25 465 587 993 995 443; do
+	if served "$port"; then pass; else fail "s_client on $port does not verify: $(grep -i 'verify\|error' "$T/sclient" | head -3)"; fi
+	[ "$(fp "$T/served.pem")" = "$NEW_FP" ] && pass || fail "port $port serves $(fp "$T/served.pem"), not the new one"
+	issuer=$(openssl x509 -in "$T/served.pem" -noout -issuer -nameopt RFC2253 2>/dev/null | sed 's/^issuer=//')
+	[ "$issuer" = "$INT_SUBJECT" ] && pass || fail "port $port: issuer '$issuer', not pebble's '$INT_SUBJECT'"
+done
+for n in mail.example.com mta-sts.example.com autoconfig.example.com; do
+	openssl x509 -in "$CERT_T" -noout -checkhost "$n" | grep -q 'does match' && pass || fail "the certificate lacks $n"
+done
+[ -d "$TOKENS_T" ] && [ -z "$(ls -A "$TOKENS_T")" ] && pass ||
+	fail "token files left in the webroot: $(ls -A "$TOKENS_T" 2>&1)"
+[ "$(stat -c %a "$(host_path mx "$KEY")")" = 600 ] && pass || fail "the TLS key is not 0600"
+expect 0 "cert list after the request" -- mxctl cert list
+contains "$T/out" "from a CA; renews after" "cert list says the CA's certificate"
+contains "$T/out" "${INT_SUBJECT#CN=}" "cert list names pebble's intermediate"
+[ "$(tlsa)" = "$TLSA_BEFORE" ] && pass || fail "TLSA changed with the request: '$(tlsa)' vs '$TLSA_BEFORE'"
+
+# ---- 3. renew: not due; forced keeps the key and the account ----
+expect 0 "cert renew when not due" -- mxctl cert renew
+contains "$T/out" "not renewed:" "renew says why not"
+[ "$(fp "$CERT_T")" = "$NEW_FP" ] && pass || fail "cert renew changed the certificate when not due"
+expect 0 "cert renew --force" -- mxctl --json cert renew --force
+cp "$T/out" "$T/renew.json"
+python3 - "$T/renew.json" <<'PY' && pass || fail "renew --force report: $(head -c 600 "$T/renew.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["action"] == "issued", d["action"]
+assert d["key_new"] is False
+assert all(p.endswith(": new") or ": closed" in p for p in d["ports"]), d["ports"]
+assert "(new account)" not in d["message"]
+print("renew: %d ms, %d requests, %d nonce(s) rejected" % (d["total_ms"], d["requests"], d["bad_nonces"]))
+PY
+RENEW_FP=$(fp "$CERT_T")
+[ "$RENEW_FP" != "$NEW_FP" ] && pass || fail "renew --force installed no new certificate"
+[ "$(tlsa)" = "$TLSA_BEFORE" ] && pass || fail "TLSA changed with the renewal: '$(tlsa)' vs '$TLSA_BEFORE'"
+served 25 && [ "$(fp "$T/served.pem")" = "$RENEW_FP" ] && pass || fail "port 25 does not serve the renewed certificate"
+[ "$(sql 'SELECT count(*) FROM acme_accounts')" = 1 ] && pass ||
+	fail "want one ACME account kept, have $(sql 'SELECT count(*) FROM acme_accounts')"
+
+# ---- 4. a failed challenge: clear error, old certificate stays ----
+expect 0 "nginx stops" -- stop_nginx
+expect 65 "cert request with nginx stopped" -- mxctl cert request --directory "$DIR"
+contains "$T/err" "validation of 'mail.example.com' failed" "the error names the name that failed"
+grep -qE '\((connection|unauthorized)' "$T/err" && pass || fail "the error lacks the CA's reason: $(cat "$T/err")"
+[ "$(fp "$CERT_T")" = "$RENEW_FP" ] && pass || fail "a failed request replaced the certificate"
+[ -z "$(ls -A "$TOKENS_T")" ] && pass || fail "a failed request left token files: $(ls -A "$TOKENS_T")"
+expect 0 "nginx starts again" -- start_nginx
+served 443 && [ "$(fp "$T/served.pem")" = "$RENEW_FP" ] && pass || fail "443 does not serve the kept certificate"
+
+# ---- 5. unreachable and invalid directories: clear errors ----
+expect 69 "an unreachable directory" -- mxctl cert request --directory https://ca.test:14999/dir
+contains "$T/err" "cannot reach the CA at 'https://ca.test:14999/dir'" "unreachable: says so"
+expect 69 "a directory without newOrder" -- mxctl cert request --directory https://ca.test:14001/partial \
+	--ca-file "$CA/root.pem"
+contains "$T/err" "is not an ACME directory: 'newOrder' is missing" "partial directory: says what is missing"
+expect 69 "a directory that is HTML" -- mxctl cert request --directory https://ca.test:14001/html \
+	--ca-file "$CA/root.pem"
+contains "$T/err" "is not an ACME directory: not JSON" "HTML directory: says so"
+expect 69 "a CA whose TLS certificate is not trusted" -- mxctl cert request --directory https://ca.test:14001/partial \
+	--ca-file "$CA/pebble-root.pem"
+contains "$T/err" "cannot reach the CA" "untrusted CA certificate: refused"
+[ "$(fp "$CERT_T")" = "$RENEW_FP" ] && pass || fail "a bad directory changed the certificate"
+
+# Every attempt that reached for a CA is recorded.
+[ "$(sql "SELECT group_concat(kind || ' ' || result, ',') FROM cert_attempts")" = \
+	"request issued,renew issued,request failed,request failed,request failed,request failed,request failed" ] &&
+	pass || fail "attempts recorded: $(sql "SELECT group_concat(kind || ' ' || result, ',') FROM cert_attempts")"
+expect 0 "cert show --json" -- mxctl --json cert show
+python3 - "$T/out" <<'PY' && pass || fail "cert show: $(head -c 800 "$T/out")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+a = d["attempts"]
+assert len(a) == 5, a
+assert " request failed: " in a[0] and "cannot reach" in a[0], a[0]
+assert " request failed: " in a[4] and "validation of" in a[4], a[4]
+assert d["ca"] == "https://ca.test:14000/dir", d["ca"]
+assert d["key_matches"] == "yes" and d["self_signed"] is False
+PY
+
+show_logs
+done_tests
