@@ -51,8 +51,8 @@ int status_unix_listening(const char *text, const char *path);
 
 /* 'postqueue -j' output (JSON lines, other lines ignored) into 'r'. */
 void status_eval_queue(const char *jsonl, time_t now, struct status_row *r);
-/* statvfs of the mail root 'path'. */
-void status_eval_disk(const char *path, const struct statvfs *sv, struct status_row *r);
+/* statvfs of the mail root. */
+void status_eval_disk(const struct statvfs *sv, struct status_row *r);
 /* /proc/meminfo text. */
 void status_eval_memory(const char *meminfo, struct status_row *r);
 void status_eval_tls(const struct tls_info *info, time_t now, struct status_row *r);

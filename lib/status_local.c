@@ -254,7 +254,7 @@ static int percent(unsigned long long part, unsigned long long whole)
 	return whole ? (int)(part * 100 / whole) : 100;
 }
 
-void status_eval_disk(const char *path, const struct statvfs *sv, struct status_row *r)
+void status_eval_disk(const struct statvfs *sv, struct status_row *r)
 {
 	unsigned long long frsize = sv->f_frsize ? sv->f_frsize : sv->f_bsize;
 	unsigned long long avail = (unsigned long long)sv->f_bavail * frsize;
@@ -272,10 +272,9 @@ void status_eval_disk(const char *path, const struct statvfs *sv, struct status_
 	                                 : "free space where the mail root is: remove old archives "
 	                                   "(paths.archive_root) or logs, or grow the disk";
 	if (ipct < pct)
-		status_set(r, l, fix, "%d%% of inodes free on '%s' (%s of %s free)", ipct, path, a,
-		           t);
+		status_set(r, l, fix, "%d%% of inodes free (%s of %s free)", ipct, a, t);
 	else
-		status_set(r, l, fix, "%s free of %s (%d%%) on '%s'", a, t, pct, path);
+		status_set(r, l, fix, "%s free of %s (%d%%)", a, t, pct);
 }
 
 void status_check_disk(const char *path, struct status_row *r)
@@ -285,7 +284,7 @@ void status_check_disk(const char *path, struct status_row *r)
 		status_set(r, STATUS_ERROR, "create it: mailctl setup", "cannot look at '%s': %s",
 		           path, mc_strerror(errno));
 	else
-		status_eval_disk(path, &sv, r);
+		status_eval_disk(&sv, r);
 }
 
 /* The value in kB of 'key' in /proc/meminfo text, or -1. */

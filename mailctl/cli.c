@@ -1,5 +1,6 @@
 /* Shared command-line machinery; see cli.h. */
 #include "cli.h"
+#include "dnsbl.h"
 #include "address.h"
 #include "password.h"
 #include "strbuf.h"
@@ -273,4 +274,18 @@ int cli_limit_opt(int opt, const char *arg, void *ctx)
 		return cli_error(EX_USAGE, "invalid --limit '%s': a number from 1 to 1000000", arg);
 	*(long long *)ctx = v;
 	return EX_OK;
+}
+
+int cli_pick_resolver(const struct config *cfg, struct dnsq_server *s, struct mc_error *err)
+{
+	if (dnsq_server_choose(cfg->dns_resolver, s, err) < 0)
+		return -1;
+	const char *who = dnsbl_public_resolver(s);
+	if (who)
+		fprintf(stderr,
+		        "mailctl: warning: resolver %s is %s's public resolver, which DNS blocklists "
+		        "refuse: use a local recursive resolver (the unbound install.sh sets up, "
+		        "dns.resolver: 127.0.0.1)\n",
+		        s->text, who);
+	return 0;
 }

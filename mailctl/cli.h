@@ -83,6 +83,12 @@ int cli_getopt(struct cli *cli, int argc, char **argv, const char *shortopts,
                const struct option *opts, int (*on)(int opt, const char *arg, void *ctx), void *ctx,
                int *code);
 
+/* The resolver to ask: as already set (--resolver), else dns.resolver,
+ * else resolv.conf's first; warns on stderr when it is a public resolver
+ * (blocklists refuse those). */
+struct dnsq_server;
+int cli_pick_resolver(const struct config *cfg, struct dnsq_server *s, struct mc_error *err);
+
 /* A cli_getopt callback for --limit N (1..1000000) into the long long at
  * 'ctx'. */
 int cli_limit_opt(int opt, const char *arg, void *ctx);

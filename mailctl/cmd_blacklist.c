@@ -41,20 +41,6 @@ static int on_opt(int opt, const char *arg, void *ctx)
 	return EX_OK;
 }
 
-/* --resolver, else dns.resolver, else resolv.conf's first; a public
- * resolver is worth a warning, since several lists refuse them. */
-static int pick_resolver(const struct config *cfg, struct dnsq_server *s, struct mc_error *err)
-{
-	if (dnsq_server_choose(cfg->dns_resolver, s, err) < 0)
-		return -1;
-	const char *who = dnsbl_public_resolver(s);
-	if (who)
-		fprintf(stderr,
-		        "mailctl: warning: resolver %s is %s's public resolver, which blocklists "
-		        "refuse: use a local recursive resolver (unbound)\n",
-		        s->text, who);
-	return 0;
-}
 
 static long elapsed_ms(const struct timespec *t0)
 {
@@ -145,7 +131,7 @@ static int bl_cmd_check(struct cli *cli, int argc, char **argv)
 		netaddr_list_add(&subjects, argv[a]);
 	int rc = load_table(cli, &t, &err);
 	if (rc == 0)
-		rc = pick_resolver(&cli->cfg, &o.server, &err);
+		rc = cli_pick_resolver(&cli->cfg, &o.server, &err);
 	if (rc == 0 && !subjects.n)
 		rc = dnsbl_subjects_default(&cli->ctx, &subjects, &err);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -218,7 +204,7 @@ static int bl_cmd_zones(struct cli *cli, int argc, char **argv)
 		return code;
 	int rc = load_table(cli, &t, &err);
 	if (rc == 0 && o.health)
-		rc = pick_resolver(&cli->cfg, &o.server, &err);
+		rc = cli_pick_resolver(&cli->cfg, &o.server, &err);
 	if (rc == 0 && o.health)
 		rc = dnsbl_check(&t, NULL, 0, &o.server, 0, &rep, &err);
 	if (rc == 0) {

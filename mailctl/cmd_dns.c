@@ -353,7 +353,7 @@ static int dns_cmd_check(struct cli *cli, int argc, char **argv)
 		return code;
 	if ((code = cli_args_done(cli, argc - i, 0, 1)) != EX_OK)
 		return code;
-	int rc = dnsq_server_choose(cli->cfg.dns_resolver, &server, &err);
+	int rc = cli_pick_resolver(&cli->cfg, &server, &err);
 	if (rc == 0)
 		rc = gather(cli, i < argc ? argv[i] : NULL, &g, &err);
 	if (rc == 0)

@@ -7,7 +7,8 @@
 # Idempotent: each step checks before it changes anything, and a second run
 # on an installed machine reports that nothing changed. Steps:
 #   1 packages  2 build  3 install  4 system users  5 directories
-#   6 configuration  7 database  8 mailctl setup  9 start the servers
+#   6 configuration  7 local resolver (unbound)  8 database  9 mailctl setup
+#   10 start the servers
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 cd "$src"
@@ -28,7 +29,7 @@ changed=0
 step() {
 	step_no=$((step_no + 1))
 	step_name=$1
-	printf '[%d/9] %-28s (+%ds)\n' "$step_no" "$step_name" $(($(date +%s) - start))
+	printf '[%d/10] %-28s (+%ds)\n' "$step_no" "$step_name" $(($(date +%s) - start))
 }
 did() { echo "      $*"; changed=$((changed + 1)); }
 on_error() {
@@ -118,7 +119,7 @@ ensure_dir "$MAIL_ROOT" 770 vmail:vmail
 ensure_dir "$ARCHIVE_ROOT" 700 vmail:vmail
 
 step "configuration"
-# 'mailctl setup' (step 8) adds hostname and admin_address.
+# 'mailctl setup' (step 9) adds hostname and admin_address.
 if [ ! -f "$CONF" ]; then
 	umask 027
 	cat >"$CONF" <<YAML
@@ -137,6 +138,23 @@ YAML
 	did "wrote $CONF"
 fi
 "$PREFIX/sbin/mailctl" --config "$CONF" config check >/dev/null
+
+step "local DNS resolver"
+# mailctld and 'blacklist check' ask a recursive resolver of our own:
+# DNS blocklists refuse the public ones (dns.resolver below).
+if [ -d /run/systemd/system ]; then
+	if ! systemctl is-active --quiet unbound; then
+		systemctl enable --now --quiet unbound
+		did "started unbound on 127.0.0.1"
+	fi
+elif ! pgrep -x unbound >/dev/null; then
+	unbound
+	did "started unbound on 127.0.0.1"
+fi
+if ! grep -q '^dns:' "$CONF"; then
+	printf 'dns:\n  resolver: 127.0.0.1\n' >>"$CONF"
+	did "dns.resolver: 127.0.0.1 (unbound)"
+fi
 
 step "account database"
 db_out=$("$PREFIX/sbin/mailctl" --config "$CONF" db init)

@@ -87,6 +87,7 @@ expect 64 "--rollback with --dry-run" -- mc apply --rollback --dry-run
 
 # --- nginx, nftables, fail2ban: {{etc_dir}} and {{log_dir}}, directories
 # made, each validated by its own tool before anything is written --------
+expect 0 "apply the template changes made above" -- mc apply --no-reload
 mkdir -p "$TPL/nginx" "$TPL/nftables" "$TPL/fail2ban"
 cat >"$TPL/nginx/nginx.conf" <<'N'
 error_log {{log_dir}}/nginx-error.log;
@@ -108,7 +109,6 @@ nginx/site.conf        {{paths.nginx_dir}}/site.conf             0644 root:root 
 nftables/nftables.conf {{etc_dir}}/nftables.conf                 0755 root:root nftables
 fail2ban/jail.conf     {{etc_dir}}/fail2ban/jail.d/mailctl.conf  0644 root:root fail2ban
 M
-expect 0 "apply the template changes made above" -- mc apply --no-reload
 rm -rf "$T/etc/nginx"
 expect 0 "apply nginx, nftables and fail2ban files" -- mc --json apply --no-reload
 python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["changed"] == 4, d["changed"]; assert d["services"] == "nginx,nftables,fail2ban", d["services"]' <"$T/out" &&

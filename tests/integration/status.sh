@@ -241,11 +241,11 @@ fill_to() { # PERCENT: leave that much of the blocks free for mail
 expect 0 "fill the mail root to 15% free" -- fill_to 15
 status disk_low 0
 expect_not_ok disk_low "disk /var/mail/vhosts warning"
-row disk_low disk /var/mail/vhosts "finding=(14%)" "fix=free space"
+row disk_low disk /var/mail/vhosts "finding=KiB free of" "fix=free space"
 expect 0 "fill the mail root to 5% free" -- fill_to 5
 status disk_full 69
 expect_not_ok disk_full "disk /var/mail/vhosts error"
-row disk_full disk /var/mail/vhosts "finding=on '/var/mail/vhosts'"
+row disk_full disk /var/mail/vhosts "finding=KiB free of"
 expect 0 "unmount the small mail root" -- host_exec mx umount /var/mail/vhosts
 losetup -j "$T/mailroot.img" | grep -q . && fail "the loop device outlived the mount" || pass
 
