@@ -113,6 +113,9 @@ static const struct config_key keys[] = {
         "private key of tls.cert_file (PEM), readable by root only"),
     KEY("mail.plaintext_ports", CONFIG_BOOL, "false", plaintext_ports,
         "also open IMAP 143 and POP3 110, where STARTTLS is required before login"),
+    KEY("mail.message_size_limit", CONFIG_SIZE, "50M", message_size_limit,
+        "largest message accepted or sent (Postfix message_size_limit); 50M is a little above "
+        "what the big providers take"),
     /* DNS check (lib/dnscheck.c). */
     KEY("dns.resolver", CONFIG_STRING, "", dns_resolver,
         "resolver 'dns check' asks: ADDR, ADDR:PORT or [IPV6]:PORT; empty means the first "

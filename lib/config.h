@@ -69,6 +69,7 @@ struct config {
 	char *tls_cert_file; /* tls.cert_file */
 	char *tls_key_file;  /* tls.key_file */
 	int plaintext_ports; /* mail.plaintext_ports: IMAP 143 and POP3 110 too */
+	long long message_size_limit; /* mail.message_size_limit, bytes */
 
 	char *dns_resolver; /* dns.resolver: "" = the first nameserver in /etc/resolv.conf */
 

@@ -48,6 +48,10 @@ void template_vars_from_config(struct template_vars *vars, const struct config *
 	if (!strncmp(s, queue, sizeof(queue) - 1))
 		s += sizeof(queue) - 2; /* keep the slash */
 	template_vars_set(vars, "milter_socket", s);
+	/* Sizes render as "50M"; Postfix wants bytes. */
+	char bytes[32];
+	snprintf(bytes, sizeof(bytes), "%lld", cfg->message_size_limit);
+	template_vars_set(vars, "message_size_bytes", bytes);
 }
 
 void template_vars_release(struct template_vars *vars)

@@ -36,7 +36,8 @@ void template_vars_init(struct template_vars *vars);
 /* Set (or replace) 'name'. */
 void template_vars_set(struct template_vars *vars, const char *name, const char *value);
 /* Every configuration key, under its dotted name ("paths.database"), and
- * "milter_socket": milter.socket as chrooted Postfix daemons name it. */
+ * "milter_socket": milter.socket as chrooted Postfix daemons name it, and
+ * "message_size_bytes": mail.message_size_limit in bytes. */
 void template_vars_from_config(struct template_vars *vars, const struct config *cfg);
 void template_vars_release(struct template_vars *vars);
 

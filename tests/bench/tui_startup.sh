@@ -57,14 +57,15 @@ run_once() {
 			break
 		fi
 	done
-	pid=$(pgrep -n -f "$MAILCTL_BUILD/tui/mailtui" || true)
+	pid=$(tx display-message -p -t b '#{pane_pid}')
+	[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = mailtui ] || pid=$(pgrep -P "$pid" mailtui || true)
 	rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo "?")
 	tx send-keys -t b 3
 	sleep 0.3
 	rss_users=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo "?")
 	tx send-keys -t b q
 	sleep 0.2
-	tx kill-session -t b 2>/dev/null || true
+	tx kill-server 2>/dev/null || true
 	echo "$full $local_done $all $rss $rss_users"
 }
 

@@ -268,7 +268,8 @@ static int is_sig_name(const char *name)
 }
 
 struct msg {
-	char *fields[MAX_FIELDS][2];
+	char *buf; /* the header part, NUL-terminated fields, ':' made NUL */
+	const char *fields[MAX_FIELDS][2];
 	size_t n, nsig;
 	const unsigned char *body;
 	size_t len;
@@ -397,16 +398,21 @@ static void check_roundtrip(const struct msg *msg, unsigned seed)
 /* The fields of the header part: "name:value" separated by NUL. */
 static void split_fields(struct msg *msg, const char *h, size_t len)
 {
-	for (size_t i = 0; len && i <= len && msg->n < MAX_FIELDS;) {
-		const char *f = h + i;
-		size_t flen = strnlen(f, len - i);
-		const char *colon = memchr(f, ':', flen);
-		size_t nlen = colon ? (size_t)(colon - f) : flen;
-		msg->fields[msg->n][0] = strndup(f, nlen);
-		msg->fields[msg->n][1] = colon ? strndup(colon + 1, flen - nlen - 1) : strdup("");
-		msg->nsig += is_sig_name(msg->fields[msg->n][0]);
+	if (!len)
+		return;
+	msg->buf = malloc(len + 1);
+	memcpy(msg->buf, h, len);
+	msg->buf[len] = '\0';
+	for (char *f = msg->buf; f <= msg->buf + len && msg->n < MAX_FIELDS; f += strlen(f) + 1) {
+		char *colon = strchr(f, ':');
+		if (colon)
+			*colon = '\0';
+		msg->fields[msg->n][0] = f;
+		msg->fields[msg->n][1] = colon ? colon + 1 : "";
+		msg->nsig += is_sig_name(f);
 		msg->n++;
-		i += flen + 1;
+		if (colon)
+			f = colon + 1;
 	}
 }
 
@@ -433,7 +439,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (hash % SLOW_ONE_IN == 0)
 			check_roundtrip(&msg, seed);
 	}
-	for (size_t i = 0; i < msg.n; i++)
-		free(msg.fields[i][0]), free(msg.fields[i][1]);
+	free(msg.buf);
 	return 0;
 }

@@ -659,6 +659,7 @@ static void test_foreach_defaults(void **state)
 	    "tls.cert_file",
 	    "tls.key_file",
 	    "mail.plaintext_ports",
+	    "mail.message_size_limit",
 	    "dns.resolver",
 	    "blacklist.zones_file",
 	    "blacklist.interval_hours",
@@ -706,8 +707,8 @@ static void test_foreach_changed(void **state)
 	              "accounts:\n  default_quota: 500M\npasswords:\n  dictionary_check: off\n"
 	              "  min_length: 12\n");
 	config_foreach(&cfg, collect, &s);
-	assert_int_equal(s.count, 41);
-	assert_int_equal(s.defaults, 38);
+	assert_int_equal(s.count, 42);
+	assert_int_equal(s.defaults, 39);
 	assert_false(s.is_default[find_item(&s, "hostname")]);
 	assert_string_equal(s.values[find_item(&s, "hostname")], "mx.example.org");
 	assert_false(s.is_default[find_item(&s, "accounts.default_quota")]);
