@@ -148,6 +148,8 @@ if [ -d /run/systemd/system ]; then
 		did "started unbound on 127.0.0.1"
 	fi
 elif ! pgrep -x unbound >/dev/null; then
+	# What the systemd unit does first: the root trust anchor file.
+	[ -x /usr/libexec/unbound-helper ] && /usr/libexec/unbound-helper root_trust_anchor_update >/dev/null 2>&1 || true
 	unbound
 	did "started unbound on 127.0.0.1"
 fi

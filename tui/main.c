@@ -157,7 +157,8 @@ static void draw_help(int top, int rows)
 			continue;
 		strcpy(line, "");
 		for (const struct keybind *o = k; o->name; o++)
-			if (o->act == k->act && strlen(line) + strlen(o->name) + 3 < 24)
+			if (o->act == k->act && !strstr(line, o->name) &&
+			    strlen(line) + strlen(o->name) + 3 < 24)
 				snprintf(line + strlen(line), sizeof(line) - strlen(line), "%s%s",
 				         line[0] ? ", " : "", o->name);
 		if (y >= top && y < top + rows) {

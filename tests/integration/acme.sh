@@ -22,8 +22,8 @@
 #  3. 'cert renew' does nothing (not due); 'cert renew --force' gets a new
 #     certificate with the same key: the TLSA record of 'dns records' and
 #     the account stay the same;
-#  4. with nginx stopped the challenge fails with a clear error, the token
-#     files are gone and the old certificate stays in place;
+#  4. with nginx stopped the challenge of a new name fails with a clear
+#     error, the token files are gone and the old certificate stays in place;
 #  5. an unreachable directory and two invalid directory documents: clear
 #     errors, nothing installed; every attempt is in 'cert show'.
 # No address outside 192.0.2.0/24 and 2001:db8::/32 is ever contacted.
@@ -79,6 +79,7 @@ ns IN A 192.0.2.53
 mail IN A 192.0.2.11
 mta-sts IN CNAME mail
 autoconfig IN CNAME mail
+fresh IN CNAME mail
 EOF
 {
 	nsd_server_conf "$NS"
@@ -289,8 +290,10 @@ served 25 && [ "$(fp "$T/served.pem")" = "$RENEW_FP" ] && pass || fail "port 25 
 
 # ---- 4. a failed challenge: clear error, old certificate stays ----
 expect 0 "nginx stops" -- stop_nginx
-expect 65 "cert request with nginx stopped" -- mxctl cert request --directory "$DIR"
-contains "$T/err" "validation of 'mail.example.com' failed" "the error names the name that failed"
+# (a name never validated before: pebble reuses valid authorizations)
+expect 65 "cert request with nginx stopped" -- mxctl cert request --directory "$DIR" \
+	--names fresh.example.com
+contains "$T/err" "validation of 'fresh.example.com' failed" "the error names the name that failed"
 grep -qE '\((connection|unauthorized)' "$T/err" && pass || fail "the error lacks the CA's reason: $(cat "$T/err")"
 [ "$(fp "$CERT_T")" = "$RENEW_FP" ] && pass || fail "a failed request replaced the certificate"
 [ -z "$(ls -A "$TOKENS_T")" ] && pass || fail "a failed request left token files: $(ls -A "$TOKENS_T")"
