@@ -49,7 +49,8 @@ static void problem(const char *s, size_t size)
 		return;
 	check(p.type && p.detail);
 	const char *name = acme_problem_name(&p);
-	check(strlen(name) <= strlen(p.type) && !strcmp(p.type + strlen(p.type) - strlen(name), name));
+	check(strlen(name) <= strlen(p.type) &&
+	      !strcmp(p.type + strlen(p.type) - strlen(name), name));
 	check(acme_problem_fail(&p, "asked", 7, &err) == -1);
 	check(err.kind != MC_OK && !strncmp(err.msg, "asked: ", 7));
 	for (size_t i = 0; i < p.nsub; i++)
@@ -102,7 +103,8 @@ static void text(const char *s)
 	size_t len, len2;
 	if (acme_b64url_decode(s, &raw, &len) == 0) {
 		char *enc = acme_b64url(raw, len);
-		check(strspn(enc, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
+		check(strspn(enc,
+		             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
 		      strlen(enc));
 		check(acme_b64url_decode(enc, &again, &len2) == 0);
 		check(len2 == len && !memcmp(raw, again, len));
