@@ -151,10 +151,12 @@ static void run_local(struct mc_ctx *ctx, const struct plan *p, struct status_re
 {
 	const struct config *cfg = ctx->cfg;
 	time_t now = time(NULL);
+	struct status_sockets sockets = {0};
 	for (int i = 0; i < SERVICE_COUNT; i++) {
-		status_check_service(cfg, i, &rep->v[p->svc + (size_t)i]);
+		status_check_service(cfg, i, &sockets, &rep->v[p->svc + (size_t)i]);
 		tell(pr, p->svc + (size_t)i);
 	}
+	status_sockets_release(&sockets);
 	status_check_queue(cfg, now, &rep->v[p->queue]);
 	tell(pr, p->queue);
 	status_check_disk(cfg->mail_root, &rep->v[p->disk]);

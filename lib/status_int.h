@@ -31,7 +31,16 @@ void status_human_size(unsigned long long bytes, char *buf, size_t size);
 
 /* ---- local checks (status_local.c) ---- */
 
-void status_check_service(const struct config *cfg, int i, struct status_row *r);
+/* What /proc/net says about sockets, read by the first service check
+ * that needs it (walking the kernel's TCP tables is not free), then kept
+ * for the others. */
+struct status_sockets {
+	char *tcp4, *tcp6, *unx;
+};
+void status_sockets_release(struct status_sockets *s);
+
+void status_check_service(const struct config *cfg, int i, struct status_sockets *s,
+                          struct status_row *r);
 void status_check_queue(const struct config *cfg, time_t now, struct status_row *r);
 void status_check_disk(const char *path, struct status_row *r);
 void status_check_memory(struct status_row *r);

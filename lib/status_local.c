@@ -102,22 +102,30 @@ int status_unix_listening(const char *text, const char *path)
 	return 0;
 }
 
-/* The ports of 'ports' nothing listens on, as "465, 587" ("" all do). */
-static char *closed_ports(const unsigned *ports, size_t n, const char *unix_path)
+void status_sockets_release(struct status_sockets *s)
 {
-	char *tcp4 = read_text("/proc/net/tcp"), *tcp6 = read_text("/proc/net/tcp6");
+	free(s->tcp4);
+	free(s->tcp6);
+	free(s->unx);
+	memset(s, 0, sizeof(*s));
+}
+
+/* The ports of 'ports' nothing listens on, as "465, 587" ("" all do). */
+static char *closed_ports(const unsigned *ports, size_t n, const char *unix_path,
+                          struct status_sockets *s)
+{
 	struct strbuf sb = STRBUF_INIT;
-	for (size_t i = 0; i < n; i++)
-		if (!status_tcp_listening(tcp4, ports[i]) && !status_tcp_listening(tcp6, ports[i]))
-			strbuf_addf(&sb, "%s%u", sb.len ? ", " : "", ports[i]);
-	if (unix_path) {
-		char *ux = read_text("/proc/net/unix");
-		if (!status_unix_listening(ux, unix_path))
-			strbuf_addf(&sb, "%s'%s'", sb.len ? ", " : "", unix_path);
-		free(ux);
+	if (!s->tcp4) {
+		s->tcp4 = read_text("/proc/net/tcp");
+		s->tcp6 = read_text("/proc/net/tcp6");
+		s->unx = read_text("/proc/net/unix");
 	}
-	free(tcp4);
-	free(tcp6);
+	for (size_t i = 0; i < n; i++)
+		if (!status_tcp_listening(s->tcp4, ports[i]) &&
+		    !status_tcp_listening(s->tcp6, ports[i]))
+			strbuf_addf(&sb, "%s%u", sb.len ? ", " : "", ports[i]);
+	if (unix_path && !status_unix_listening(s->unx, unix_path))
+		strbuf_addf(&sb, "%s'%s'", sb.len ? ", " : "", unix_path);
 	return strbuf_detach(&sb);
 }
 
@@ -129,7 +137,8 @@ static void ports_text(const unsigned *ports, size_t n, const char *unix_path, s
 		strbuf_addf(sb, "%s'%s'", n ? ", " : "", unix_path);
 }
 
-void status_check_service(const struct config *cfg, int i, struct status_row *r)
+void status_check_service(const struct config *cfg, int i, struct status_sockets *s,
+                          struct status_row *r)
 {
 	const char *name = service_names[i], *unix_path;
 	unsigned ports[8];
@@ -138,7 +147,7 @@ void status_check_service(const struct config *cfg, int i, struct status_row *r)
 		status_set(r, STATUS_ERROR, START_FIX, "%s is not running", name);
 		return;
 	}
-	char *closed = closed_ports(ports, n, unix_path);
+	char *closed = closed_ports(ports, n, unix_path, s);
 	struct strbuf all = STRBUF_INIT;
 	ports_text(ports, n, unix_path, &all);
 	if (*closed)

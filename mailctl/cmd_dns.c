@@ -1,18 +1,14 @@
 /* mailctl dns records, mailctl dns check */
 #include "cli.h"
-#include "dkim.h"
 #include "dnscheck.h"
+#include "dnsplan.h"
 #include "dnsrec.h"
-#include "domain.h"
-#include "netaddr.h"
-#include "xalloc.h"
 
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 #include <time.h>
-#include <unistd.h>
 
 enum format { FMT_ZONE, FMT_TABLE, FMT_JSON };
 
@@ -31,126 +27,19 @@ static int on_opt(int opt, const char *arg, void *ctx)
 	return EX_OK;
 }
 
-/* The mail host name: the configured one, else the machine's own, which
- * must then be fully qualified. */
-static int mail_host(const struct config *cfg, char *buf, size_t size, struct mc_error *err)
+static void print_zone(const struct dnsplan *plan)
 {
-	if (cfg->hostname && *cfg->hostname) {
-		snprintf(buf, size, "%s", cfg->hostname);
-		return 0;
-	}
-	if (gethostname(buf, size) < 0 || !strchr(buf, '.'))
-		return mc_fail(err, MC_ECONFIG,
-		               "this machine's name '%s' is not fully qualified: set 'hostname' in "
-		               "the configuration",
-		               buf);
-	return 0;
-}
-
-/* Addresses from the configuration ("a, b c"), else from the interfaces. */
-static int addresses(const struct config *cfg, struct netaddr_list *v4, struct netaddr_list *v6,
-                     struct mc_error *err)
-{
-	if (netaddr_server(cfg->ipv4, cfg->ipv6, v4, v6, err) < 0)
-		return -1;
-	if (!v4->n && !v6->n)
-		return mc_fail(err, MC_ECONFIG,
-		               "no public address found on this machine: set network.ipv4 or "
-		               "network.ipv6 in the configuration");
-	return 0;
-}
-
-/* The domains asked for: one (normalised, must exist) or all. */
-static int which_domains(struct cli *cli, const char *arg, struct domain_list *out,
-                         struct mc_error *err)
-{
-	memset(out, 0, sizeof(*out));
-	if (!arg)
-		return domain_list(&cli->ctx, out, err);
-	out->v = xcalloc(1, sizeof(*out->v));
-	out->alloc = 1;
-	if (domain_show(&cli->ctx, arg, &out->v[0], err) < 0)
-		return -1;
-	out->n = 1;
-	return 0;
-}
-
-/* What both verbs start from: the mail host, its addresses, the domains. */
-struct gathered {
-	char host[256];
-	struct netaddr_list v4, v6;
-	struct domain_list doms;
-	char tlsa[65]; /* "" until the TLS key exists (mailctl setup makes it) */
-};
-
-static int gather(struct cli *cli, const char *domain, struct gathered *g, struct mc_error *err)
-{
-	struct mc_error no_key;
-	if (mail_host(&cli->cfg, g->host, sizeof(g->host), err) < 0 ||
-	    addresses(&cli->cfg, &g->v4, &g->v6, err) < 0)
-		return -1;
-	/* The key survives certificate renewals, so its TLSA does too. */
-	if (dnsrec_tlsa_from_key(cli->cfg.tls_key_file, g->tlsa, &no_key) < 0)
-		g->tlsa[0] = '\0';
-	return which_domains(cli, domain, &g->doms, err);
-}
-
-static void gathered_release(struct gathered *g)
-{
-	domain_list_release(&g->doms);
-	netaddr_list_release(&g->v4);
-	netaddr_list_release(&g->v6);
-}
-
-/* Build the records of one domain into 'out'; '*keys' gets its DKIM keys
- * (release with dkim_list_release()). */
-static int domain_records(struct cli *cli, const struct gathered *g, const char *domain,
-                          int host_records, struct dkim_list *keys, struct dnsrec_list *out,
-                          struct mc_error *err)
-{
-	static const char *const empty[] = {NULL};
-	if (dkim_list(&cli->ctx, domain, keys, err) < 0)
-		return -1;
-	struct dnsrec_dkim *dk = xcalloc(keys->n + 1, sizeof(*dk));
-	char **values = xcalloc(keys->n + 1, sizeof(char *));
-	for (size_t i = 0; i < keys->n; i++) {
-		values[i] = dkim_record_value(keys->v[i].algorithm, keys->v[i].public_key);
-		dk[i] = (struct dnsrec_dkim){keys->v[i].selector, values[i]};
-	}
-	char *report = xasprintf("postmaster@%s", domain);
-	struct dnsrec_input in = {
-	    .domain = domain,
-	    .mailhost = g->host,
-	    .ipv4 = g->v4.v ? (const char *const *)g->v4.v : empty,
-	    .ipv6 = g->v6.v ? (const char *const *)g->v6.v : empty,
-	    .ttl = (uint32_t)cli->cfg.dns_ttl,
-	    .dmarc_policy = cli->cfg.dmarc_policy,
-	    .report_address = report,
-	    .mta_sts_mode = cli->cfg.mta_sts_mode,
-	    .dkim = dk,
-	    .ndkim = keys->n,
-	    .caa_issuer = cli->cfg.caa_issuer,
-	    .tlsa_spki_sha256 = g->tlsa[0] ? g->tlsa : NULL,
-	    .host_records = host_records,
-	};
-	int rc = dnsrec_build(&in, out, err);
-	for (size_t i = 0; i < keys->n; i++)
-		free(values[i]);
-	free(values);
-	free(dk);
-	free(report);
-	return rc;
-}
-
-static void print_zone(const struct dnsrec_list *l)
-{
-	for (size_t i = 0; i < l->n; i++) {
-		printf("; %s\n", l->v[i].purpose);
-		printf("%s%s\n", l->v[i].provider ? "; at your provider: " : "", l->v[i].zone);
+	for (size_t d = 0; d < plan->n; d++) {
+		const struct dnsrec_list *l = &plan->v[d].recs;
+		for (size_t i = 0; i < l->n; i++) {
+			printf("; %s\n", l->v[i].purpose);
+			printf("%s%s\n", l->v[i].provider ? "; at your provider: " : "",
+			       l->v[i].zone);
+		}
 	}
 }
 
-static void print_rows(struct printer *p, const struct dnsrec_list *l)
+static void print_rows(struct printer *p, const struct dnsplan *plan)
 {
 	print_col(p, "name", "NAME", CELL_STR);
 	print_col(p, "type", "TYPE", CELL_STR);
@@ -158,13 +47,16 @@ static void print_rows(struct printer *p, const struct dnsrec_list *l)
 	print_col(p, "value", "VALUE", CELL_STR);
 	print_col(p, "purpose", "PURPOSE", CELL_STR);
 	print_col(p, "provider", "AT PROVIDER", CELL_BOOL);
-	for (size_t i = 0; i < l->n; i++) {
-		print_str(p, l->v[i].name);
-		print_str(p, l->v[i].type);
-		print_int(p, l->v[i].ttl);
-		print_str(p, l->v[i].value);
-		print_str(p, l->v[i].purpose);
-		print_bool(p, l->v[i].provider);
+	for (size_t d = 0; d < plan->n; d++) {
+		const struct dnsrec_list *l = &plan->v[d].recs;
+		for (size_t i = 0; i < l->n; i++) {
+			print_str(p, l->v[i].name);
+			print_str(p, l->v[i].type);
+			print_int(p, l->v[i].ttl);
+			print_str(p, l->v[i].value);
+			print_str(p, l->v[i].purpose);
+			print_bool(p, l->v[i].provider);
+		}
 	}
 }
 
@@ -172,40 +64,27 @@ static int dns_cmd_records(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {{"format", required_argument, NULL, 'f'}, {0}};
 	enum format fmt = cli->json ? FMT_JSON : FMT_ZONE;
-	struct gathered g = {0};
-	struct dnsrec_list recs = {0};
+	struct dnsplan plan;
 	struct mc_error err;
 	int code, i = cli_getopt(cli, argc, argv, "", opts, on_opt, &fmt, &code);
 	if (i < 0)
 		return code;
 	if ((code = cli_args_done(cli, argc - i, 0, 1)) != EX_OK)
 		return code;
-	int rc = gather(cli, i < argc ? argv[i] : NULL, &g, &err);
-	for (size_t d = 0; rc == 0 && d < g.doms.n; d++) {
-		struct dkim_list keys;
-		rc = domain_records(cli, &g, g.doms.v[d].name, d == 0, &keys, &recs, &err);
-		dkim_list_release(&keys);
-	}
-	if (rc == 0 && fmt == FMT_ZONE)
-		print_zone(&recs);
-	else if (rc == 0) {
+	if (dnsplan_build(&cli->ctx, i < argc ? argv[i] : NULL, &plan, &err) < 0)
+		return cli_fail(&err);
+	if (fmt == FMT_ZONE) {
+		print_zone(&plan);
+	} else {
 		print_begin(&cli->out, fmt == FMT_JSON, 0);
-		print_rows(&cli->out, &recs);
+		print_rows(&cli->out, &plan);
 		code = print_end(&cli->out) < 0 ? EX_IOERR : EX_OK;
 	}
-	dnsrec_list_release(&recs);
-	gathered_release(&g);
-	return rc < 0 ? cli_fail(&err) : code;
+	dnsplan_release(&plan);
+	return code;
 }
 
 /* ---- dns check ---- */
-
-/* One domain's expected records and keys, as dnscheck_run() takes them. */
-struct checked {
-	struct dkim_list keys;
-	struct dnsrec_list recs;
-	struct dnscheck_key *ck;
-};
 
 static int on_check_opt(int opt, const char *arg, void *ctx)
 {
@@ -217,23 +96,6 @@ static int on_check_opt(int opt, const char *arg, void *ctx)
 		                 "[IPV6]:PORT",
 		                 arg);
 	return EX_OK;
-}
-
-/* The resolver: --resolver, else dns.resolver, else resolv.conf's first. */
-static int check_domain(struct cli *cli, const struct gathered *g, size_t d, struct checked *c,
-                        struct dnscheck_domain *out, struct mc_error *err)
-{
-	const char *name = g->doms.v[d].name;
-	if (domain_records(cli, g, name, d == 0, &c->keys, &c->recs, err) < 0)
-		return -1;
-	c->ck = xcalloc(c->keys.n + 1, sizeof(*c->ck));
-	for (size_t k = 0; k < c->keys.n; k++) {
-		const struct dkim_row *r = &c->keys.v[k];
-		c->ck[k] = (struct dnscheck_key){r->selector, r->algorithm, r->public_key,
-		                                 r->key_file, !strcmp(r->state, "active")};
-	}
-	*out = (struct dnscheck_domain){name, &c->recs, c->ck, c->keys.n};
-	return 0;
 }
 
 static void print_findings(struct printer *p, const struct dnscheck_report *r, int json)
@@ -295,58 +157,40 @@ static long elapsed_ms(const struct timespec *t0)
 	return (t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
-static int run_check(struct cli *cli, struct gathered *g, const struct dnsq_server *server,
+/* Check every domain of 'plan' and print the findings; the exit code
+ * follows the worst level. */
+static int run_check(struct cli *cli, struct dnsplan *plan, const struct dnsq_server *server,
                      struct mc_error *err)
 {
-	static const char *const empty[] = {NULL};
-	struct checked *c = xcalloc(g->doms.n + 1, sizeof(*c));
-	struct dnscheck_domain *doms = xcalloc(g->doms.n + 1, sizeof(*doms));
 	struct dnscheck_report rep = {0};
 	struct timespec t0;
-	int rc = g->doms.n ? 0 : mc_fail(err, MC_EDATA, "no hosted domains to check");
+	if (!plan->n)
+		return mc_fail(err, MC_EDATA, "no hosted domains to check");
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (size_t d = 0; rc == 0 && d < g->doms.n; d++)
-		rc = check_domain(cli, g, d, &c[d], &doms[d], err);
-	struct dnscheck_input in = {
-	    .mailhost = g->host,
-	    .ipv4 = g->v4.v ? (const char *const *)g->v4.v : empty,
-	    .ipv6 = g->v6.v ? (const char *const *)g->v6.v : empty,
-	    .dmarc_policy = cli->cfg.dmarc_policy,
-	    .domains = doms,
-	    .ndomains = g->doms.n,
-	};
-	if (rc == 0)
-		rc = dnscheck_run(&in, server, 0, &rep, err);
+	if (dnscheck_run(&plan->in, server, 0, &rep, err) < 0)
+		return -1;
 	int code = EX_OK;
-	if (rc == 0) {
-		print_begin(&cli->out, cli->json, 0);
-		print_findings(&cli->out, &rep, cli->json);
-		if (print_end(&cli->out) < 0)
-			code = EX_IOERR;
-		else if (!cli->json)
-			print_summary_line(&rep, server, elapsed_ms(&t0));
-		enum dnscheck_level worst = dnscheck_worst(&rep);
-		if (code == EX_OK)
-			code = worst == DNSCHECK_LFAIL   ? EX_DATAERR
-			       : worst == DNSCHECK_LTEMP ? EX_TEMPFAIL
-			                                 : EX_OK;
-	}
-	for (size_t d = 0; d < g->doms.n; d++) {
-		dkim_list_release(&c[d].keys);
-		dnsrec_list_release(&c[d].recs);
-		free(c[d].ck);
-	}
-	free(c);
-	free(doms);
+	print_begin(&cli->out, cli->json, 0);
+	print_findings(&cli->out, &rep, cli->json);
+	if (print_end(&cli->out) < 0)
+		code = EX_IOERR;
+	else if (!cli->json)
+		print_summary_line(&rep, server, elapsed_ms(&t0));
+	enum dnscheck_level worst = dnscheck_worst(&rep);
+	if (code == EX_OK)
+		code = worst == DNSCHECK_LFAIL   ? EX_DATAERR
+		       : worst == DNSCHECK_LTEMP ? EX_TEMPFAIL
+		                                 : EX_OK;
 	dnscheck_report_release(&rep);
-	return rc < 0 ? -1 : code;
+	return code;
 }
 
+/* The resolver: --resolver, else dns.resolver, else resolv.conf's first. */
 static int dns_cmd_check(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {{"resolver", required_argument, NULL, 'r'}, {0}};
 	struct dnsq_server server = {0};
-	struct gathered g = {0};
+	struct dnsplan plan = {0};
 	struct mc_error err;
 	int code, i = cli_getopt(cli, argc, argv, "", opts, on_check_opt, &server, &code);
 	if (i < 0)
@@ -355,10 +199,10 @@ static int dns_cmd_check(struct cli *cli, int argc, char **argv)
 		return code;
 	int rc = cli_pick_resolver(&cli->cfg, &server, &err);
 	if (rc == 0)
-		rc = gather(cli, i < argc ? argv[i] : NULL, &g, &err);
+		rc = dnsplan_build(&cli->ctx, i < argc ? argv[i] : NULL, &plan, &err);
 	if (rc == 0)
-		rc = run_check(cli, &g, &server, &err);
-	gathered_release(&g);
+		rc = run_check(cli, &plan, &server, &err);
+	dnsplan_release(&plan);
 	return rc < 0 ? cli_fail(&err) : rc;
 }
 

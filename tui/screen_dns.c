@@ -37,6 +37,13 @@ static struct dns_work *work;
 static struct dnscheck_report rep; /* the last finished check of 'plan' */
 static int ready, checked, have_plan;
 static char summary[256];
+static const struct dnsrec_list no_records;
+
+/* The records shown: the plan's one domain, or none. */
+static const struct dnsrec_list *records(void)
+{
+	return have_plan && plan.n ? &plan.v[0].recs : &no_records;
+}
 
 static const enum role level_role[] = {
     [DNSCHECK_LOK] = ROLE_OK,     [DNSCHECK_LINFO] = ROLE_INFO, [DNSCHECK_LWARN] = ROLE_WARN,
@@ -47,10 +54,10 @@ static int check_job(struct job *j)
 {
 	struct dns_work *w = j->arg;
 	struct dnsq_server server = {0};
-	job_progress(j, "asking DNS about %s...", w->plan.domain);
+	job_progress(j, "asking DNS about %s...", w->plan.v[0].name);
 	if (dnsq_server_choose(w->cfg->dns_resolver, &server, &j->err) < 0)
 		return -1;
-	job_progress(j, "asking %s about %s...", server.text, w->plan.domain);
+	job_progress(j, "asking %s about %s...", server.text, w->plan.v[0].name);
 	return dnscheck_run(&w->plan.in, &server, 0, &w->rep, &j->err);
 }
 
@@ -75,8 +82,8 @@ static void rebuild(void)
 {
 	char *keep = list_selected_key(&lst) ? xstrdup(list_selected_key(&lst)) : NULL;
 	list_clear(&lst);
-	for (size_t i = 0; i < plan.recs.n; i++) {
-		const struct dnsrec *r = &plan.recs.v[i];
+	for (size_t i = 0; i < records()->n; i++) {
+		const struct dnsrec *r = &records()->v[i];
 		const struct dnscheck_finding *f = checked ? finding_for(r) : NULL;
 		const char *mark = f ? dnscheck_status_name(f->status) : job.running ? "..." : "";
 		char key[32];
@@ -123,7 +130,7 @@ static void start_check(struct tui *t)
 	work->cfg = &t->cfg;
 	int rc = tui_store_open(t, &ctx, NULL, &err);
 	if (rc == 0)
-		rc = dnsplan_build(&ctx, plan.domain, &work->plan, &err);
+		rc = dnsplan_build(&ctx, plan.v[0].name, &work->plan, &err);
 	tui_store_close(&ctx);
 	if (rc < 0 || job_start(&job, check_job, work) < 0) {
 		if (rc == 0)
@@ -177,13 +184,13 @@ static void enter(struct tui *t)
 		job_init(&job);
 		ready = 1;
 	}
-	if (!have_plan || !t->domain || strcmp(t->domain, plan.domain))
+	if (!have_plan || !t->domain || strcmp(t->domain, plan.v[0].name))
 		load(t);
 }
 
 static void draw(struct tui *t, int top, int rows)
 {
-	char line[512], *name = tui_unicode(have_plan ? plan.domain : t->domain ? t->domain : "-");
+	char line[512], *name = tui_unicode(have_plan ? plan.v[0].name : t->domain ? t->domain : "-");
 	snprintf(line, sizeof(line), "DNS records of %s%s%s", name, summary[0] ? ": " : "",
 	         summary);
 	tui_fill(top, 0, ROLE_NORMAL);
@@ -207,7 +214,7 @@ static int tick(struct tui *t)
 	if (rc < 0) {
 		tui_error(t, &job.err);
 		dnscheck_report_release(&work->rep);
-	} else if (have_plan && !strcmp(work->plan.domain, plan.domain)) {
+	} else if (have_plan && !strcmp(work->plan.v[0].name, plan.v[0].name)) {
 		dnscheck_report_release(&rep);
 		rep = work->rep;
 		checked = 1;
@@ -238,10 +245,10 @@ static const struct dnsrec *selected(const struct dnscheck_finding **f)
 		*f = i < rep.n ? &rep.v[i] : NULL;
 		return NULL;
 	}
-	if (i >= plan.recs.n)
+	if (i >= records()->n)
 		return NULL;
-	*f = checked ? finding_for(&plan.recs.v[i]) : NULL;
-	return &plan.recs.v[i];
+	*f = checked ? finding_for(&records()->v[i]) : NULL;
+	return &records()->v[i];
 }
 
 static void show(struct tui *t)

@@ -97,11 +97,11 @@ expect 0 "mailctl --help" -- mc --help && contains "$T/out" "Exit codes" "mailct
 expect 0 "mailctl --version" -- mc --version && contains "$T/out" "mailctl " "mailctl --version"
 
 groups=$(mc -h | sed -n '/^groups:/,/^$/p' | awk 'NR > 1 && NF { print $1 }')
-eq "$(xargs <<<"$groups")" "domain user alias dkim dns cert check blacklist setup apply service config db audit" "groups listed by mailctl -h"
+eq "$(xargs <<<"$groups")" "domain user alias dkim dns cert check blacklist setup apply service tui status config db audit" "groups listed by mailctl -h"
 nverbs=0
 for g in $groups; do
-	# commands without verbs: tests/cli/apply.sh, tests/cli/setup.sh, tests/cli/check.sh
-	case $g in apply | setup | check) continue ;; esac
+	# commands without verbs: tests/cli/{apply,setup,check,tui,status}.sh
+	case $g in apply | setup | check | tui | status) continue ;; esac
 	expect 0 "$g -h" -- mc "$g" -h && contains "$T/out" "usage: mailctl" "$g -h"
 	expect 0 "$g --help" -- mc "$g" --help && contains "$T/out" "verbs:" "$g --help"
 	verbs=$(mc "$g" -h | sed -n '/^verbs:/,/^$/p' | awk 'NR > 1 && NF { print $1 }')

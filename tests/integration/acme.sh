@@ -25,7 +25,9 @@
 #  4. with nginx stopped the challenge of a new name fails with a clear
 #     error, the token files are gone and the old certificate stays in place;
 #  5. an unreachable directory and two invalid directory documents: clear
-#     errors, nothing installed; every attempt is in 'cert show'.
+#     errors, nothing installed; every attempt is in 'cert show';
+#  6. a second pebble that requires an external account binding: refused
+#     without one and with a wrong key, issued with the right one.
 # No address outside 192.0.2.0/24 and 2001:db8::/32 is ever contacted.
 source "$MAILCTL_SRC/tests/lib.sh"
 source "$MAILCTL_SRC/tests/integration/lib/hosts.sh"
@@ -217,7 +219,7 @@ INT_SUBJECT=$(openssl x509 -in "$CA/pebble-int.pem" -noout -subject -nameopt RFC
 served() {
 	local args=(-connect 192.0.2.11:"$1" -servername mail.example.com -showcerts)
 	case $1 in 25 | 587) args+=(-starttls smtp) ;; esac
-	host_exec ca timeout 10 openssl s_client "${args[@]}" -CAfile "$CA/pebble-root.pem" \
+	host_exec ca timeout 10 openssl s_client "${args[@]}" -CAfile "${ROOT:-$CA/pebble-root.pem}" \
 		-verify_return_error </dev/null >"$T/sclient" 2>&1
 	local rc=$?
 	openssl x509 -in "$T/sclient" -out "$T/served.pem" 2>/dev/null
@@ -329,6 +331,38 @@ assert " request failed: " in a[4] and "validation of" in a[4], a[4]
 assert d["ca"] == "https://ca.test:14000/dir", d["ca"]
 assert d["key_matches"] == "yes" and d["self_signed"] is False
 PY
+
+# ---- 6. a CA that wants an external account binding (RFC 8555 7.3.4) ----
+EAB_KEY=zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W
+OTHER_KEY=b10lLJs8l1GPIzsLP0s6pMt8O0XVGnfTaCeROxQM0BIt2XrJMDHJZBM5NuQmQJQH
+sed -e 's/:14000"/:14002"/; s/:15000"/:15002"/' \
+	-e 's/"externalAccountBindingRequired": false/"externalAccountBindingRequired": true,\n    "externalAccountMACKeys": {"kid-1": "'"$EAB_KEY"'", "kid-2": "'"$OTHER_KEY"'"}/' \
+	"$CA/pebble.json" >"$CA/pebble-eab.json"
+host_spawn ca env PEBBLE_VA_SLEEPTIME=3 pebble -config "$CA/pebble-eab.json" \
+	-dnsserver 192.0.2.53:53 >/dev/null || fail "pebble with EAB did not start"
+EAB_DIR=https://ca.test:14002/dir
+eab_ready() { host_exec mx curl -sf --cacert "$CA/root.pem" -o /dev/null "$EAB_DIR"; }
+wait_for 15 eab_ready && pass || fail "pebble with EAB does not answer at $EAB_DIR"
+host_exec mx curl -sf --cacert "$CA/root.pem" -o "$CA/eab-root.pem" https://ca.test:15002/roots/0 ||
+	fail "cannot fetch the root of pebble with EAB"
+expect 78 "a CA that wants EAB, without it" -- mxctl cert request --directory "$EAB_DIR" \
+	--ca-file "$CA/root.pem"
+contains "$T/err" "requires an external account binding: give --eab-kid and --eab-hmac-key" \
+	"no EAB: says what to give"
+expect 65 "an EAB with the wrong key" -- mxctl cert request --directory "$EAB_DIR" \
+	--ca-file "$CA/root.pem" --eab-kid kid-1 --eab-hmac-key "$OTHER_KEY"
+contains "$T/err" "the CA refused to register the account" "wrong EAB key: refused"
+[ "$(fp "$CERT_T")" = "$RENEW_FP" ] && pass || fail "a refused EAB changed the certificate"
+expect 0 "cert request with EAB" -- mxctl cert request --directory "$EAB_DIR" \
+	--ca-file "$CA/root.pem" --eab-kid kid-1 --eab-hmac-key "$EAB_KEY"
+contains "$T/out" "(new account)" "EAB: a new account at the second CA"
+EAB_FP=$(fp "$CERT_T")
+[ "$EAB_FP" != "$RENEW_FP" ] && pass || fail "the EAB request installed nothing"
+ROOT=$CA/eab-root.pem served 995 && [ "$(fp "$T/served.pem")" = "$EAB_FP" ] && pass ||
+	fail "995 does not serve the certificate of the EAB CA"
+[ "$(sql 'SELECT count(*) FROM acme_accounts')" = 2 ] && pass || fail "want one account per CA"
+expect 0 "cert renew after the EAB request" -- mxctl cert renew
+contains "$T/out" "not renewed:" "renew: the EAB certificate is not due"
 
 show_logs
 done_tests
