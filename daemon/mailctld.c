@@ -58,32 +58,38 @@ static void log_open(int foreground, const char *file)
 	}
 }
 
+/* The line is formatted once and each destination gets it in one write:
+ * stderr is unbuffered, and a line in pieces costs a system call each
+ * (and may interleave with another thread's). */
 void log_msg(int priority, const char *fmt, ...)
 {
+	char buf[1024], *line = buf;
 	va_list ap;
 	va_start(ap, fmt);
-	if (log_stderr && priority != LOG_DEBUG) {
-		va_list copy;
-		va_copy(copy, ap);
-		fprintf(stderr, "mailctld: ");
-		vfprintf(stderr, fmt, copy);
-		fputc('\n', stderr);
-		va_end(copy);
+	int len = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (len < 0)
+		return;
+	if ((size_t)len >= sizeof(buf)) {
+		va_start(ap, fmt);
+		if (vasprintf(&line, fmt, ap) < 0)
+			line = NULL;
+		va_end(ap);
+		if (!line)
+			return;
 	}
+	if (log_stderr && priority != LOG_DEBUG)
+		fprintf(stderr, "mailctld: %s\n", line); /* one write: fprintf buffers the call */
 	if (log_file && priority != LOG_DEBUG) {
-		va_list copy;
 		char stamp[32];
 		time_t now = time(NULL);
 		struct tm tm;
 		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
-		va_copy(copy, ap);
-		fprintf(log_file, "%s mailctld[%ld]: ", stamp, (long)getpid());
-		vfprintf(log_file, fmt, copy);
-		fputc('\n', log_file);
-		va_end(copy);
+		fprintf(log_file, "%s mailctld[%ld]: %s\n", stamp, (long)getpid(), line);
 	}
-	vsyslog(priority, fmt, ap);
-	va_end(ap);
+	syslog(priority, "%s", line);
+	if (line != buf)
+		free(line);
 }
 
 struct opts {

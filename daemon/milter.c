@@ -259,7 +259,9 @@ static sfsistat on_eom(SMFICTX *ctx)
 	dnsq_init(&d, &st->resolver);
 	d.timeout_ms = (int)st->cfg.milter_dns_budget_ms;
 	d.cache = st->dns_cache;
-	msgauth_finish(c->msg->ma, dnsq_lookup_now, &d, time(NULL), arc4random_uniform(100), &r);
+	/* The DMARC pct= sample, only for inbound mail (a getrandom() call each). */
+	unsigned sample = msgauth_outbound(c->msg->ma) ? 0 : arc4random_uniform(100);
+	msgauth_finish(c->msg->ma, dnsq_lookup_now, &d, time(NULL), sample, &r);
 	dnsq_release(&d);
 	sfsistat rc = SMFIS_CONTINUE;
 	if (r.action == MSGAUTH_REJECT || r.action == MSGAUTH_TEMPFAIL) {

@@ -315,12 +315,22 @@ static void net_prepare(struct mc_ctx *ctx, const struct plan *p, int timeout_ms
 {
 	const struct config *cfg = ctx->cfg;
 	struct mc_error err;
-	char host[256];
 	n->deadline_ms = status_now_ms() + timeout_ms;
 	n->connect_ms = timeout_ms < STATUS_CONNECT_MS ? timeout_ms : STATUS_CONNECT_MS;
 	if (dnsq_server_choose(cfg->dns_resolver, &n->server, &err) < 0)
 		n->server_error = xstrdup(err.msg);
-	n->mailhost = xstrdup(status_mailhost(cfg, host, sizeof(host), &err) == 0 ? host : "");
+	/* The plan reads the database: here, not in the dns thread. It
+	 * also knows the mail host name, domains or not. */
+	if (ctx->st && !p->db_error) {
+		if (dnsplan_build(ctx, NULL, &n->plan, &err) == 0)
+			n->have_plan = 1;
+		else
+			n->dns_error = xstrdup(err.msg);
+	}
+	n->mailhost = xstrdup(n->have_plan ? n->plan.host : cfg->hostname);
+	n->domains = xcalloc(p->doms.n + 1, sizeof(char *));
+	for (n->ndomains = 0; n->ndomains < p->doms.n; n->ndomains++)
+		n->domains[n->ndomains] = xstrdup(p->doms.v[n->ndomains].name);
 	for (size_t i = 0; i < p->v4.n; i++)
 		netaddr_list_add(&n->v4, p->v4.v[i]), netaddr_list_add(&n->subjects, p->v4.v[i]);
 	for (size_t i = 0; i < p->v6.n; i++)
@@ -329,8 +339,6 @@ static void net_prepare(struct mc_ctx *ctx, const struct plan *p, int timeout_ms
 		netaddr_list_add(&n->subjects, p->doms.v[i].name);
 	n->zones_file = xstrdup(cfg->dnsbl_file);
 	n->probe = xstrdup(cfg->status_port25_probe);
-	if (p->doms.n && !p->db_error && status_net_dns_prepare(ctx, &p->doms, n, &err) < 0)
-		n->dns_error = xstrdup(err.msg);
 }
 
 static int start_jobs(struct runner *run, struct mc_error *err)

@@ -7,6 +7,9 @@
  * nothing to do). The checks, in report order, by their stable 'check'
  * name (with what 'subject' names):
  *
+ * A per-domain or per-address check with nothing to name has one row
+ * with subject "" (skipped, or an error when the database is unreadable).
+ *
  *   local (cheap, no network):
  *     service  (each of service_names[], in that order) running, and its
  *              ports listening: Postfix 25, 587, 465; Dovecot 993, 995

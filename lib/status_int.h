@@ -17,6 +17,7 @@
 
 #include "dnsbl.h"
 #include "dnscheck.h"
+#include "dnsplan.h"
 #include "dnsq.h"
 #include "netaddr.h"
 #include "status.h"
@@ -79,11 +80,11 @@ struct status_net {
 	int connect_ms;
 
 	/* dns */
-	struct dnscheck_input dns;
-	char **domains; /* the rows' subjects, dns.domains[i].name */
+	struct dnsplan plan; /* built when there are domains */
+	int have_plan;
+	char *dns_error; /* the plan could not be built: why, else NULL */
+	char **domains;  /* the rows' subjects */
 	size_t ndomains;
-	char *dns_error;   /* the input could not be built: why, else NULL */
-	void *dns_private; /* status_net.c's: keys and records */
 
 	/* blacklist */
 	char *zones_file;
@@ -97,13 +98,6 @@ struct status_net {
 	struct netaddr_list v4, v6; /* the public addresses */
 };
 
-/* The mail host name: hostname, else the machine's own if qualified. */
-int status_mailhost(const struct config *cfg, char *buf, size_t size, struct mc_error *err);
-
-/* Build n->dns for 'doms' from the database (on the calling thread),
- * after n->mailhost and the addresses are set. */
-int status_net_dns_prepare(struct mc_ctx *ctx, const struct domain_list *doms, struct status_net *n,
-                           struct mc_error *err);
 void status_net_release(struct status_net *n);
 
 /* The network checks; each fills its rows 'out' (as many as it has
@@ -135,5 +129,8 @@ int status_eval_rdns(const char *addr, const char *mailhost, dnsq_lookup_fn fn, 
                      struct status_row *r);
 
 long long status_now_ms(void);
+/* Time left before n->deadline_ms, at least 1 ms (0 would mean "the
+ * default" to dnsq and dnscheck). */
+int status_remaining_ms(const struct status_net *n);
 
 #endif

@@ -1,154 +1,27 @@
-/* The network checks of the health report: the DNS check per domain, the
- * blocklists, outbound port 25 and reverse DNS (see status.h). Each runs
- * in a thread of its own with what status_net holds, and never past
- * n->deadline_ms. */
-#include "dkim.h"
-#include "dnsrec.h"
+/* The network checks of the health report that wrap other modules: the
+ * DNS check per domain (dnscheck.h over a dnsplan.h plan) and the
+ * blocklists (dnsbl.h); see status.h. Each runs in a thread of its own
+ * with what status_net holds, and never past n->deadline_ms. */
 #include "status_int.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
-static const char *const no_addresses[] = {NULL};
-
-/* Time left before the deadline, at least 1 ms (0 means "default" to
- * dnsq and dnscheck). */
-static int remaining_ms(const struct status_net *n)
+int status_remaining_ms(const struct status_net *n)
 {
 	long long left = n->deadline_ms - status_now_ms();
 	return left < 1 ? 1 : left > 600000 ? 600000 : (int)left;
 }
 
-int status_mailhost(const struct config *cfg, char *buf, size_t size, struct mc_error *err)
-{
-	if (cfg->hostname && *cfg->hostname) {
-		snprintf(buf, size, "%s", cfg->hostname);
-		return 0;
-	}
-	if (gethostname(buf, size) < 0 || !strchr(buf, '.'))
-		return mc_fail(err, MC_ECONFIG,
-		               "this machine's name '%s' is not fully qualified: set 'hostname' in "
-		               "the configuration",
-		               buf);
-	return 0;
-}
-
-/* ---- dns: the expected records, built as 'dns check' builds them ---- */
-
-struct dns_domain {
-	struct dkim_list keys;
-	struct dnsrec_list recs;
-	struct dnscheck_key *ck;
-};
-
-struct dns_private {
-	struct dns_domain *d;
-	struct dnscheck_domain *doms;
-	size_t n;
-	char tlsa[65];
-};
-
-static int build_domain(struct mc_ctx *ctx, const struct status_net *n, const struct dns_private *p,
-                        size_t i, struct mc_error *err)
-{
-	struct dns_domain *d = &p->d[i];
-	const char *name = n->domains[i];
-	if (dkim_list(ctx, name, &d->keys, err) < 0)
-		return -1;
-	struct dnsrec_dkim *dk = xcalloc(d->keys.n + 1, sizeof(*dk));
-	char **values = xcalloc(d->keys.n + 1, sizeof(char *));
-	d->ck = xcalloc(d->keys.n + 1, sizeof(*d->ck));
-	for (size_t k = 0; k < d->keys.n; k++) {
-		const struct dkim_row *r = &d->keys.v[k];
-		values[k] = dkim_record_value(r->algorithm, r->public_key);
-		dk[k] = (struct dnsrec_dkim){r->selector, values[k]};
-		d->ck[k] = (struct dnscheck_key){r->selector, r->algorithm, r->public_key,
-		                                 r->key_file, !strcmp(r->state, "active")};
-	}
-	char *report = xasprintf("postmaster@%s", name);
-	const struct config *cfg = ctx->cfg;
-	struct dnsrec_input in = {
-	    .domain = name,
-	    .mailhost = n->mailhost,
-	    .ipv4 = n->dns.ipv4,
-	    .ipv6 = n->dns.ipv6,
-	    .ttl = (uint32_t)cfg->dns_ttl,
-	    .dmarc_policy = cfg->dmarc_policy,
-	    .report_address = report,
-	    .mta_sts_mode = cfg->mta_sts_mode,
-	    .dkim = dk,
-	    .ndkim = d->keys.n,
-	    .caa_issuer = cfg->caa_issuer,
-	    .tlsa_spki_sha256 = p->tlsa[0] ? p->tlsa : NULL,
-	    .host_records = i == 0,
-	};
-	int rc = dnsrec_build(&in, &d->recs, err);
-	for (size_t k = 0; k < d->keys.n; k++)
-		free(values[k]);
-	free(values);
-	free(dk);
-	free(report);
-	p->doms[i] = (struct dnscheck_domain){name, &d->recs, d->ck, d->keys.n};
-	return rc;
-}
-
-int status_net_dns_prepare(struct mc_ctx *ctx, const struct domain_list *doms, struct status_net *n,
-                           struct mc_error *err)
-{
-	struct dns_private *p = xcalloc(1, sizeof(*p));
-	struct mc_error no_key;
-	char host[256];
-	n->dns_private = p;
-	n->domains = xcalloc(doms->n + 1, sizeof(char *));
-	n->ndomains = p->n = doms->n;
-	for (size_t i = 0; i < doms->n; i++)
-		n->domains[i] = xstrdup(doms->v[i].name);
-	p->d = xcalloc(doms->n + 1, sizeof(*p->d));
-	p->doms = xcalloc(doms->n + 1, sizeof(*p->doms));
-	n->dns = (struct dnscheck_input){
-	    .mailhost = n->mailhost,
-	    .ipv4 = n->v4.n ? (const char *const *)n->v4.v : no_addresses,
-	    .ipv6 = n->v6.n ? (const char *const *)n->v6.v : no_addresses,
-	    .dmarc_policy = ctx->cfg->dmarc_policy,
-	    .domains = p->doms,
-	    .ndomains = p->n,
-	};
-	if (!*n->mailhost && status_mailhost(ctx->cfg, host, sizeof(host), err) < 0)
-		return -1;
-	if (!n->v4.n && !n->v6.n)
-		return mc_fail(err, MC_ECONFIG,
-		               "no public address found on this machine: set network.ipv4 or "
-		               "network.ipv6 in the configuration");
-	/* The key survives certificate renewals, so its TLSA does too. */
-	if (dnsrec_tlsa_from_key(ctx->cfg->tls_key_file, p->tlsa, &no_key) < 0)
-		p->tlsa[0] = '\0';
-	for (size_t i = 0; i < p->n; i++)
-		if (build_domain(ctx, n, p, i, err) < 0)
-			return -1;
-	return 0;
-}
+/* ---- what the checks were given ---- */
 
 void status_net_release(struct status_net *n)
 {
-	struct dns_private *p = n->dns_private;
-	for (size_t i = 0; p && i < p->n; i++) {
-		dkim_list_release(&p->d[i].keys);
-		dnsrec_list_release(&p->d[i].recs);
-		free(p->d[i].ck);
-	}
-	if (p) {
-		free(p->d);
-		free(p->doms);
-		free(p);
-	}
+	if (n->have_plan)
+		dnsplan_release(&n->plan);
 	for (size_t i = 0; i < n->ndomains; i++)
 		free(n->domains[i]);
 	free(n->domains);
@@ -232,7 +105,7 @@ void status_net_dns(const struct status_net *n, struct status_row *out)
 {
 	struct dnscheck_report rep = {0};
 	struct mc_error err;
-	if (dnscheck_run(&n->dns, &n->server, remaining_ms(n), &rep, &err) < 0) {
+	if (dnscheck_run(&n->plan.in, &n->server, status_remaining_ms(n), &rep, &err) < 0) {
 		for (size_t i = 0; i < n->ndomains; i++)
 			status_set(&out[i], STATUS_WARNING, "", "the DNS check failed: %s",
 			           err.msg);
@@ -299,7 +172,7 @@ void status_net_blacklist(const struct status_net *n, struct status_row *out)
 		status_set(out, STATUS_WARNING, "check blacklist.zones_file", "not checked: %s",
 		           err.msg);
 	else if (dnsbl_check(&t, (const char *const *)n->subjects.v, n->subjects.n, &n->server,
-	                     remaining_ms(n), &rep, &err) < 0)
+	                     status_remaining_ms(n), &rep, &err) < 0)
 		status_set(out, STATUS_WARNING, "", "not checked: %s", err.msg);
 	else
 		status_eval_blacklist(&rep, out);

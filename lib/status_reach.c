@@ -16,12 +16,6 @@
 
 #define MAX_PROBE_ADDRS 8
 
-static int remaining_ms(const struct status_net *n)
-{
-	long long left = n->deadline_ms - status_now_ms();
-	return left < 1 ? 1 : left > 600000 ? 600000 : (int)left;
-}
-
 /* ---- port 25 ---- */
 
 int status_probe_parse(const char *spec, char *host, size_t size, unsigned *port)
@@ -159,7 +153,7 @@ static size_t resolve(const struct status_net *n, const char *host, unsigned por
 	struct mc_error err;
 	size_t got = 0;
 	dnsq_init(&d, &n->server);
-	d.timeout_ms = remaining_ms(n);
+	d.timeout_ms = status_remaining_ms(n);
 	size_t qa = dnsq_add(&d, host, LDNS_RR_TYPE_A, 0),
 	       qaaaa = dnsq_add(&d, host, LDNS_RR_TYPE_AAAA, 0);
 	if (dnsq_run(&d, &err) < 0) {
@@ -225,7 +219,7 @@ void status_net_port25(const struct status_net *n, struct status_row *out)
 		return;
 	} else if (!(na = resolve(n, host, port, addrs, lens, out)))
 		return;
-	int ms = remaining_ms(n) < n->connect_ms ? remaining_ms(n) : n->connect_ms;
+	int ms = status_remaining_ms(n) < n->connect_ms ? status_remaining_ms(n) : n->connect_ms;
 	long long t0 = status_now_ms();
 	int e = status_connect_any(addrs, lens, na, ms, &which);
 	if (e == 0) {
@@ -375,7 +369,7 @@ void status_net_rdns(const struct status_net *n, struct status_row *out)
 	size_t na = n->v4.n + n->v6.n;
 	int pending = 1;
 	dnsq_init(&d, &n->server);
-	d.timeout_ms = remaining_ms(n);
+	d.timeout_ms = status_remaining_ms(n);
 	/* Round 1 asks PTRs, round 2 the names they give; a third never
 	 * has anything new but is allowed for. */
 	for (int round = 0; pending && round < 3; round++) {

@@ -35,7 +35,7 @@ const struct keybind keys[] = {
     {'\n', "Enter", ACT_OPEN, "Show", "show the selected row in full"},
     {KEY_ENTER, "Enter", ACT_OPEN, "Show", "show the selected row in full"},
     {'a', "a", ACT_ADD, "Add", "add"},
-    {'d', "d", ACT_DELETE, "Delete", "delete, after a confirmation (mail is archived)"},
+    {'d', "d", ACT_DELETE, "Delete", "delete, after a confirmation (users' mail is archived)"},
     {KEY_DC, "Del", ACT_DELETE, "Delete", "delete, after a confirmation"},
     {'p', "p", ACT_PASSWD, "Passwd", "reset the password: a new one is generated, shown once"},
     {'s', "s", ACT_QUOTA, "Quota", "set the mailbox quota (500M, 2G, unlimited)"},
@@ -44,7 +44,12 @@ const struct keybind keys[] = {
     {'c', "c", ACT_COPY, "Copy", "copy the value to the clipboard (OSC 52)"},
     {'r', "r", ACT_CHECK, "Check", "run the live check again"},
     {'n', "n", ACT_NEXT_DOMAIN, "Domain", "next domain"},
-    {'f', "f", ACT_FLUSH, "Retry", "retry delivery (flush)"},
+    {'f', "f", ACT_FLUSH, "Retry", "retry delivery of the queued message now"},
+    {'F', "F", ACT_FLUSH_ALL, "All", "retry delivery of the whole queue now (postqueue -f)"},
+    {'h', "h", ACT_HISTORY, "History", "switch between the live check and the stored history"},
+    {'R', "R", ACT_REQUEST, "Request", "request a certificate from the CA (acme.directory)"},
+    {'u', "u", ACT_RENEW, "Renew", "renew the certificate when due, in the background"},
+    {'U', "U", ACT_RENEW_FORCE, "Force", "renew the certificate now, even when not due"},
     {0, NULL, ACT_NONE, NULL, NULL},
 };
 

@@ -69,8 +69,10 @@ void list_refilter(struct list *l, const char *key)
 	free(l->shown);
 	l->shown = xcalloc(l->n + 1, sizeof(size_t));
 	l->nshown = 0;
+	if (l->prepare)
+		l->prepare(l);
 	for (size_t i = 0; i < l->n; i++)
-		if (row_matches(l, &l->v[i]))
+		if (l->match ? l->match(l, i) : row_matches(l, &l->v[i]))
 			l->shown[l->nshown++] = i;
 	if (l->sel >= l->nshown)
 		l->sel = l->nshown ? l->nshown - 1 : 0;

@@ -37,6 +37,10 @@ struct list {
 	char filter[256];
 	int filtering;     /* typing into the filter */
 	const char *empty; /* what to say when there is no row */
+	/* A screen's own filter (NULL: a cell contains the text): prepare()
+	 * runs once per refilter, then match() says whether row 'i' stays. */
+	void (*prepare)(struct list *l);
+	int (*match)(const struct list *l, size_t i);
 };
 
 void list_init(struct list *l, const struct list_col *cols, size_t ncols, const char *empty);

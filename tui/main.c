@@ -107,23 +107,40 @@ size_t tui_screen_index(const char *title)
 	return 0;
 }
 
+/* How the tabs fit in row 0: 2 roomy (" 1 Dashboard "), 1 compact
+ * (" 1 Dashboard", one blank between tabs), 0 only the current one. */
+static int tab_style(void)
+{
+	int need = 0;
+	for (size_t i = 0; i < nscreens; i++)
+		need += tui_width(screens[i]->title) + 4;
+	if (need <= COLS)
+		return 2;
+	return need - (int)nscreens <= COLS ? 1 : 0;
+}
+
+/* The columns tab 'i' takes in 'style'. */
+static int tab_width(size_t i, int style)
+{
+	return tui_width(screens[i]->title) + 2 + style;
+}
+
 /* Row 0: the tabs, "1 Dashboard 2 Domains ..."; when they do not fit,
  * only the current one with its number. */
 static void draw_title(struct tui *t)
 {
-	int need = 0, x = 0;
+	int x = 0, style = tab_style();
 	char tab[64];
-	for (size_t i = 0; i < nscreens; i++)
-		need += tui_width(screens[i]->title) + 3;
 	tui_fill(0, 0, ROLE_TAB);
-	if (need > COLS) {
+	if (!style) {
 		snprintf(tab, sizeof(tab), " %zu/%zu %s ", t->current + 1, nscreens,
 		         screens[t->current]->title);
 		tui_put(0, 0, COLS, ROLE_TAB_ACTIVE, tab);
 		return;
 	}
 	for (size_t i = 0; i < nscreens; i++) {
-		snprintf(tab, sizeof(tab), " %zu %s ", i + 1, screens[i]->title);
+		snprintf(tab, sizeof(tab), " %zu %s%s", i + 1, screens[i]->title,
+		         style == 2 ? " " : "");
 		x += tui_put(0, x, COLS - x, i == t->current ? ROLE_TAB_ACTIVE : ROLE_TAB, tab);
 	}
 }
@@ -269,10 +286,10 @@ static void handle_mouse(struct tui *t)
 		screens[t->current]->act(t, ACT_UP);
 	} else if (ev.bstate & BUTTON5_PRESSED) {
 		screens[t->current]->act(t, ACT_DOWN);
-	} else if (ev.y == 0 && (ev.bstate & BUTTON1_CLICKED)) {
-		int x = 0;
+	} else if (ev.y == 0 && (ev.bstate & BUTTON1_CLICKED) && tab_style()) {
+		int x = 0, style = tab_style();
 		for (size_t i = 0; i < nscreens; i++) {
-			x += tui_width(screens[i]->title) + 3;
+			x += tab_width(i, style);
 			if (ev.x < x) {
 				tui_switch(t, i);
 				return;
@@ -342,7 +359,8 @@ static void usage(FILE *fp)
 	fputs("usage: mailtui [--config FILE]\n"
 	      "       mailtui -h | --version\n\n"
 	      "The terminal console of a mailctl server: status, domains, users, aliases,\n"
-	      "DNS records, blocklists, the mail queue and log. Press ? inside for the keys.\n\n"
+	      "DNS records, blocklists, the mail queue, the mail log and the certificate.\n"
+	      "Press ? inside for the keys.\n\n"
 	      "options:\n"
 	      "  --config FILE  configuration file (default: $MAILCTL_CONFIG "
 	      "or " MAILCTL_DEFAULT_CONFIG ")\n"

@@ -6,54 +6,20 @@
 # and in the database through 'mailctl --json'. Golden screens (80x24, times
 # and dates masked) for the dashboard and the users list; a terminal
 # resized to 40x10, very long names, an empty database, a database that
-# disappears, NO_COLOR, and 'mailctl tui'. Every wait is bounded.
+# disappears, NO_COLOR, and 'mailctl tui'. Every wait is bounded. The
+# blocklist, queue, log and certificate screens are tests/cli/tui_screens.sh.
 source "$MAILCTL_SRC/tests/lib.sh"
 set +e
 
-MAILTUI="$MAILCTL_BUILD/tui/mailtui"
-GOLDEN="$MAILCTL_SRC/tests/cli/golden/tui"
-for tool in tmux python3 doveadm sqlite3; do
-	command -v "$tool" >/dev/null || {
-		echo "FAIL: '$tool' is not installed (tmux, python3, dovecot-core, sqlite3)" >&2
-		exit 1
-	}
-done
-[ -x "$MAILTUI" ] || { echo "FAIL: $MAILTUI not built" >&2; exit 1; }
+source "$MAILCTL_SRC/tests/cli/lib/tui.sh" doveadm
 
 # The DNS resolver is a closed loopback port: checks end at once, no
 # traffic leaves the machine; the port 25 probe is off.
 mc_setup "network:" "  ipv4: 192.0.2.10" "dns:" "  resolver: 127.0.0.1:9" \
 	"status:" "  port25_probe: ''"
 
-# A tmux server of our own, without any user configuration.
-tx() { tmux -S "$T/tmux.sock" -f /dev/null "$@"; }
 trap 'tx kill-server 2>/dev/null; rm -rf "$T"' EXIT
 
-# start NAME COLS ROWS [ENV=VALUE...] -- COMMAND...: run COMMAND in a new
-# session; when it ends the pane says how.
-start() {
-	local name=$1 cols=$2 rows=$3
-	shift 3
-	local envs=()
-	while [ "$1" != -- ]; do envs+=("$1"); shift; done
-	shift
-	tx new-session -d -s "$name" -x "$cols" -y "$rows" \
-		"env LANG=C.UTF-8 MAILCTL_CONFIG=$MAILCTL_CONFIG ${envs[*]} $*; echo \"mailtui exited \$?\"; sleep 120"
-	tx set-option -t "$name" -g set-clipboard on >/dev/null
-}
-screen() { tx capture-pane -p -t "${1:-tui}"; }
-keys() { tx send-keys -t tui "$@"; }
-# shows TEXT DESCRIPTION [SESSION]: the text appears within 10 s.
-has() { screen "${1:-tui}" | grep -qF -- "$2"; }
-shows() {
-	if wait_for 10 has "${3:-tui}" "$1"; then pass; else
-		fail "$2: '$1' not on screen:"
-		screen "${3:-tui}" >&2
-	fi
-}
-# gone TEXT DESCRIPTION: the text leaves the screen within 10 s.
-lacks() { ! has tui "$1"; }
-gone() { if wait_for 10 lacks "$1"; then pass; else fail "$2: '$1' still on screen"; fi; }
 json() { mc --json "$@" >"$T/out" 2>"$T/err" || fail "mailctl --json $*: $(cat "$T/err")"; }
 jcheck() {
 	local desc=$1 expr=$2 res
@@ -69,20 +35,11 @@ if not eval(sys.argv[2]):
 # The password a box shows: four groups of six.
 shown_password() { screen | grep -oE '[A-Za-z0-9]{6}(-[A-Za-z0-9]{6}){3}' | tail -1; }
 hash_of() { sqlite3 "$T/mailctl.db" "SELECT password_hash FROM users WHERE address = '$1'"; }
-# golden NAME: the screen, dates and times masked, equals golden/tui/NAME.
-golden() {
-	screen | sed -E 's/[0-9]{4}-[0-9]{2}-[0-9]{2}/YYYY-MM-DD/g; s/[0-9]{2}:[0-9]{2}:[0-9]{2}/HH:MM:SS/g' \
-		>"$T/$1.screen"
-	if [ -n "${MAILCTL_UPDATE_GOLDEN:-}" ]; then cp "$T/$1.screen" "$GOLDEN/$1"; fi
-	if diff -u "$GOLDEN/$1" "$T/$1.screen" >"$T/diff"; then pass; else
-		fail "screen '$1' drifted from its golden copy:"
-		cat "$T/diff" >&2
-	fi
-}
 
 # ---- an empty database: the dashboard, then every screen, without a crash
 start tui 80 24 -- "$MAILTUI"
-shows "1 Dashboard  2 Domains  3 Users  4 Aliases  5 DNS" "tabs in the title bar"
+shows "1 Dashboard 2 Domains 3 Users 4 Aliases 5 DNS 6 Blacklist 7 Queue 8 Log 9 Certs" \
+	"tabs in the title bar"
 shows "Status of mail.example.org" "the dashboard opens first"
 shows "database" "the dashboard has the database row"
 gone "checking..." "the status checks end"
@@ -209,7 +166,7 @@ import json, sys
 print([r["value"] for r in json.load(sys.stdin) if r["type"] == "MX"][0])')
 keys g y
 shows "copied the MX value of example.org." "copy says what it copied"
-[ "$(tx show-buffer 2>/dev/null)" = "$mx" ] && pass ||
+[ "$(clipboard)" = "$mx" ] && pass ||
 	fail "OSC 52 copy: tmux buffer '$(tx show-buffer 2>&1)', want '$mx'"
 keys n
 shows "DNS records of bücher.example" "n shows the next domain, in Unicode"
@@ -254,7 +211,7 @@ screen | tail -1 | grep -q "q Quit" && pass || fail "the footer is gone with lon
 
 # ---- a terminal resized to 40x10 and back
 tx resize-window -t tui -x 40 -y 10
-shows "3/5 Users" "at 40x10 the title shows the current screen"
+shows "3/9 Users" "at 40x10 the title shows the current screen"
 [ "$(screen | wc -l)" -le 10 ] && pass || fail "more than 10 rows at 40x10"
 wide=$(screen | wc -L)
 [ "$wide" -le 40 ] && pass || fail "a line $wide columns wide at 40x10"
@@ -262,7 +219,7 @@ keys '?'
 shows "show this help" "the help screen at 40x10"
 keys q
 tx resize-window -t tui -x 80 -y 24
-shows "1 Dashboard  2 Domains" "back at 80x24 the tabs return"
+shows "1 Dashboard 2 Domains" "back at 80x24 the tabs return"
 
 # ---- the database disappears while mailtui runs, then comes back
 mv "$T/mailctl.db" "$T/moved.db"

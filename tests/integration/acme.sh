@@ -21,13 +21,16 @@
 #     from 'cert request' to verified on every port is printed;
 #  3. 'cert renew' does nothing (not due); 'cert renew --force' gets a new
 #     certificate with the same key: the TLSA record of 'dns records' and
-#     the account stay the same;
+#     the account stay the same; after pebble restarts (and forgets the
+#     account) the same key registers again;
 #  4. with nginx stopped the challenge of a new name fails with a clear
 #     error, the token files are gone and the old certificate stays in place;
 #  5. an unreachable directory and two invalid directory documents: clear
 #     errors, nothing installed; every attempt is in 'cert show';
 #  6. a second pebble that requires an external account binding: refused
-#     without one and with a wrong key, issued with the right one.
+#     without one and with a wrong key, issued with the right one;
+#  7. a port that keeps serving the old certificate after the reload is an
+#     error naming it, after a bounded wait; the attempt is 'unverified'.
 # No address outside 192.0.2.0/24 and 2001:db8::/32 is ever contacted.
 source "$MAILCTL_SRC/tests/lib.sh"
 source "$MAILCTL_SRC/tests/integration/lib/hosts.sh"
@@ -122,8 +125,11 @@ cat >"$CA/pebble.json" <<EOF
 EOF
 # Validation waits 0-3 s at random (pebble's default is up to 15), so the
 # client's polling is exercised; nonces are rejected at pebble's default 5%.
-host_spawn ca env PEBBLE_VA_SLEEPTIME=3 pebble -config "$CA/pebble.json" \
-	-dnsserver 192.0.2.53:53 >/dev/null || fail "pebble did not start"
+start_pebble() {
+	PEBBLE_PID=$(host_spawn ca env PEBBLE_VA_SLEEPTIME=3 pebble -config "$CA/pebble.json" \
+		-dnsserver 192.0.2.53:53) || fail "pebble did not start"
+}
+start_pebble
 DIR=https://ca.test:14000/dir
 ca_ready() { host_exec mx curl -sf --cacert "$CA/root.pem" -o /dev/null "$DIR"; }
 wait_for 15 ca_ready && pass || fail "pebble does not answer at $DIR"
@@ -208,12 +214,15 @@ got=$(host_exec ca curl -s http://mail.example.com/.well-known/acme-challenge/pr
 	fail "nginx does not serve paths.acme_webroot '$WEBROOT' on port 80: got '$got'"
 host_exec mx rm -f "$WEBROOT/.well-known/acme-challenge/probe"
 
-# The CA's issuing chain, from pebble's management API.
-host_exec mx curl -sf --cacert "$CA/root.pem" -o "$CA/pebble-root.pem" https://ca.test:15000/roots/0 &&
-	host_exec mx curl -sf --cacert "$CA/root.pem" -o "$CA/pebble-int.pem" https://ca.test:15000/intermediates/0 &&
-	pass || fail "cannot fetch pebble's root and intermediate"
-INT_SUBJECT=$(openssl x509 -in "$CA/pebble-int.pem" -noout -subject -nameopt RFC2253 | sed 's/^subject=//')
-[ -n "$INT_SUBJECT" ] && pass || fail "no subject in pebble's intermediate"
+# The CA's issuing chain, from pebble's management API (new at each start).
+pebble_chain() {
+	host_exec mx curl -sf --cacert "$CA/root.pem" -o "$CA/pebble-root.pem" https://ca.test:15000/roots/0 &&
+		host_exec mx curl -sf --cacert "$CA/root.pem" -o "$CA/pebble-int.pem" \
+			https://ca.test:15000/intermediates/0 && pass || fail "cannot fetch pebble's root and intermediate"
+	INT_SUBJECT=$(openssl x509 -in "$CA/pebble-int.pem" -noout -subject -nameopt RFC2253 | sed 's/^subject=//')
+	[ -n "$INT_SUBJECT" ] && pass || fail "no subject in pebble's intermediate"
+}
+pebble_chain
 
 # served PORT: the leaf certificate mx serves on PORT, as PEM, into $T/served.pem.
 served() {
@@ -289,6 +298,22 @@ RENEW_FP=$(fp "$CERT_T")
 served 25 && [ "$(fp "$T/served.pem")" = "$RENEW_FP" ] && pass || fail "port 25 does not serve the renewed certificate"
 [ "$(sql 'SELECT count(*) FROM acme_accounts')" = 1 ] && pass ||
 	fail "want one ACME account kept, have $(sql 'SELECT count(*) FROM acme_accounts')"
+# pebble forgets everything when it restarts: the kept account is gone,
+# and the same key registers again.
+ACCOUNT=$(sql 'SELECT url FROM acme_accounts')
+kill "$PEBBLE_PID"
+pebble_gone() { ! kill -0 "$PEBBLE_PID" 2>/dev/null; }
+wait_for 10 pebble_gone && pass || fail "pebble did not stop"
+start_pebble
+wait_for 15 ca_ready && pass || fail "pebble does not answer after its restart"
+pebble_chain
+expect 0 "cert renew --force after the CA forgot the account" -- mxctl cert renew --force
+contains "$T/out" "(new account)" "the account was registered again"
+[ "$(sql 'SELECT count(*) FROM acme_accounts')" = 1 ] && [ "$(sql 'SELECT url FROM acme_accounts')" != "$ACCOUNT" ] &&
+	pass || fail "the account row was not updated: $(sql 'SELECT url FROM acme_accounts')"
+RENEW_FP=$(fp "$CERT_T")
+served 993 && [ "$(fp "$T/served.pem")" = "$RENEW_FP" ] && pass || fail "993 does not serve the latest certificate"
+[ "$(tlsa)" = "$TLSA_BEFORE" ] && pass || fail "TLSA changed with the second renewal"
 
 # ---- 4. a failed challenge: clear error, old certificate stays ----
 expect 0 "nginx stops" -- stop_nginx
@@ -318,7 +343,7 @@ contains "$T/err" "cannot reach the CA" "untrusted CA certificate: refused"
 
 # Every attempt that reached for a CA is recorded.
 [ "$(sql "SELECT group_concat(kind || ' ' || result, ',') FROM cert_attempts")" = \
-	"request issued,renew issued,request failed,request failed,request failed,request failed,request failed" ] &&
+	"request issued,renew issued,renew issued,request failed,request failed,request failed,request failed,request failed" ] &&
 	pass || fail "attempts recorded: $(sql "SELECT group_concat(kind || ' ' || result, ',') FROM cert_attempts")"
 expect 0 "cert show --json" -- mxctl --json cert show
 python3 - "$T/out" <<'PY' && pass || fail "cert show: $(head -c 800 "$T/out")"
@@ -363,6 +388,34 @@ ROOT=$CA/eab-root.pem served 995 && [ "$(fp "$T/served.pem")" = "$EAB_FP" ] && p
 [ "$(sql 'SELECT count(*) FROM acme_accounts')" = 2 ] && pass || fail "want one account per CA"
 expect 0 "cert renew after the EAB request" -- mxctl cert renew
 contains "$T/out" "not renewed:" "renew: the EAB certificate is not due"
+
+# ---- 7. a port that keeps serving the old certificate: an error ----
+# Dovecot stopped, and 993 served by openssl s_server with the old chain.
+cp "$CERT_T" "$T/old.pem"
+expect 0 "dovecot stops" -- host_exec mx doveadm -c /etc/dovecot/dovecot.conf stop
+dovecot_gone() { ! host_wait_port ca 192.0.2.11 995 1 2>/dev/null; }
+wait_for 10 dovecot_gone && pass || fail "dovecot still listens on 995"
+SSERVER=$(host_spawn mx openssl s_server -quiet -accept 993 -cert "$T/old.pem" -key "$KEY") ||
+	fail "openssl s_server did not start on 993"
+expect 0 "the old certificate on 993" -- host_wait_port ca 192.0.2.11 993 10
+t0=$(date +%s)
+expect 75 "cert renew --force with 993 keeping the old certificate" -- mxctl cert renew --force
+secs=$(($(date +%s) - t0))
+contains "$T/err" "installed the new certificate, but port 993 (imaps) still serves the old certificate" \
+	"the port that lags is named"
+contains "$T/out" "993 imaps: old" "the report shows 993 old"
+contains "$T/out" "995 pop3s: closed" "the report shows 995 closed"
+contains "$T/out" "25 smtp: new" "the report shows 25 new"
+[ "$secs" -le 30 ] && pass || fail "the checks of a lagging port took $secs s"
+[ "$(fp "$CERT_T")" != "$EAB_FP" ] && pass || fail "the renewal was not installed"
+[ "$(sql 'SELECT result FROM cert_attempts ORDER BY id DESC LIMIT 1')" = unverified ] && pass ||
+	fail "the attempt is not recorded as unverified"
+kill "$SSERVER"
+s_server_gone() { ! kill -0 "$SSERVER" 2>/dev/null; }
+wait_for 5 s_server_gone || fail "openssl s_server did not stop"
+expect 0 "service start brings Dovecot back" -- mxctl service start
+ROOT=$CA/eab-root.pem served 993 && [ "$(fp "$T/served.pem")" = "$(fp "$CERT_T")" ] && pass ||
+	fail "993 does not serve the installed certificate after Dovecot is back"
 
 show_logs
 done_tests

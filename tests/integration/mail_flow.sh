@@ -150,7 +150,7 @@ expect 0 "dovecot starts in mx" -- host_exec mx dovecot
 # mailctld checks inbound mail against DNS: a resolver in mx that knows
 # no names (no SPF, DKIM or DMARC records anywhere).
 expect 0 "resolver in mx" -- lab_empty_resolver mx "$T/dns"
-expect 0 "mailctld starts in mx" -- host_exec mx /usr/local/sbin/mailctld -l /var/log/mailctl.log
+expect 0 "mailctld starts in mx" -- host_exec mx /usr/local/sbin/mailctld -c /etc/mailctl/mailctl.yaml -l /var/log/mailctl.log
 expect 0 "postfix starts in mx" -- host_postfix mx start
 for port in 25 587 465 993 995; do
 	expect 0 "port $port of mx reachable from out" -- host_wait_port out 192.0.2.10 "$port" 10

@@ -3,17 +3,21 @@
 # provision/install.sh runs them: host 'mx' (mail.example.org, 192.0.2.10)
 # has no /etc/mailctl/mailctl.yaml; 'mailctl setup' with no arguments
 # derives everything from the host name and writes the configuration;
-# 'mailctl service start' (no systemd in a lab host) starts Dovecot,
-# mailctld, then Postfix; a message from 'out' (192.0.2.20) to the admin over port 25
-# lands in the admin's Maildir; 'service status' exits 0; a second setup
-# changes nothing; 'service stop' stops both and 'status' then fails.
+# 'mailctl service start' (no systemd in a lab host) loads the firewall,
+# starts Dovecot, mailctld, Postfix, then nginx; a message from 'out'
+# (192.0.2.20) to the admin over port 25 lands in the admin's Maildir;
+# nginx serves the MTA-STS policy over https and an ACME token over http
+# to 'out'; the firewall drops a port not in its list; 'service status'
+# exits 0; a second setup changes nothing; 'service stop' stops the
+# servers, leaves the firewall up, and 'status' then fails.
+# (tests/integration/web_firewall.sh goes into the details.)
 # All traffic stays on the lab bridge; every wait is bounded.
 source "$MAILCTL_SRC/tests/lib.sh"
 source "$MAILCTL_SRC/tests/integration/lib/hosts.sh"
 source "$MAILCTL_SRC/tests/integration/lib/dns.sh"
 
 for pkg in postfix postfix-sqlite dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd \
-	dovecot-sqlite dovecot-sieve swaks openssl acl iproute2 util-linux; do
+	dovecot-sqlite dovecot-sieve nginx-light nftables swaks curl openssl acl iproute2 util-linux; do
 	if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed'; then
 		echo "FAIL: package '$pkg' is not installed: apt-get install $pkg" >&2
 		exit 1
@@ -67,6 +71,8 @@ expect 0 "mailctl service start in mx" -- mxctl service start
 contains "$T/out" "dovecot   running" "start: dovecot running"
 contains "$T/out" "mailctld  running" "start: mailctld running"
 contains "$T/out" "postfix   running" "start: postfix running"
+contains "$T/out" "firewall  running" "start: firewall loaded"
+contains "$T/out" "nginx     running" "start: nginx running"
 expect 0 "port 25 of mx reachable from out" -- host_wait_port out 192.0.2.10 25 10
 expect 0 "port 993 of mx reachable from out" -- host_wait_port out 192.0.2.10 993 10
 expect 0 "service start again" -- mxctl --json service start
@@ -90,6 +96,34 @@ pm() { grep -rqs "Subject: setup flow $$ postmaster" "$MAILDIR/new" "$MAILDIR/cu
 if wait_for 10 pm; then pass; else fail "postmaster@ did not reach the admin"; fi
 expect 0 "service status with both running" -- mxctl service status
 
+# nginx: the MTA-STS policy over https with setup's certificate (it names
+# the host only; every name gets the same policy), the very text 'dns
+# records' hashes into its id; an ACME token, written where the ACME
+# client writes it (below /var/lib/mailctl, 2770), over http.
+cp "$(host_path mx /var/lib/mailctl/tls/cert.pem)" "$T/ca.pem"
+expect 0 "MTA-STS policy over https from out" -- host_exec out curl -sS --max-time 10 \
+	--cacert "$T/ca.pem" --resolve mail.example.org:443:192.0.2.10 -o "$T/policy" \
+	https://mail.example.org/.well-known/mta-sts.txt
+grep -q '^mx: mail.example.org' "$T/policy" && pass || fail "policy: $(cat "$T/policy")"
+id=$(mxctl --json dns records example.org | python3 -c 'import json,sys
+print([r["value"] for r in json.load(sys.stdin) if r["name"] == "_mta-sts.example.org."][0].split("id=")[1])')
+[ "$id" = "$(sha256sum "$T/policy" | cut -c1-20)" ] && pass || fail "policy does not hash to the id $id"
+# shellcheck disable=SC2016
+host_sh mx 'umask 022 && mkdir -p /var/lib/mailctl/acme/.well-known/acme-challenge &&
+	echo "token-$1" >"/var/lib/mailctl/acme/.well-known/acme-challenge/t$1"' _ $$
+expect 0 "ACME token over http from out" -- host_exec out curl -sS --max-time 10 \
+	--resolve mail.example.org:80:192.0.2.10 "http://mail.example.org/.well-known/acme-challenge/t$$"
+[ "$(cat "$T/out")" = "token-$$" ] && pass || fail "ACME token: $(head -c 200 "$T/out")"
+# The firewall: a server on a port not in its list is dropped from out.
+L8025=$(host_spawn mx python3 -c 'import socket, time
+s = socket.create_server(("0.0.0.0", 8025)); time.sleep(60)')
+up() { host_exec mx timeout 2 bash -c 'exec 3<>/dev/tcp/127.0.0.1/8025' 2>/dev/null; }
+wait_for 5 up && pass || fail "no listener on 8025 in mx"
+rc=0
+host_exec out timeout 2 bash -c 'exec 3<>/dev/tcp/192.0.2.10/8025' 2>/dev/null || rc=$?
+[ "$rc" = 124 ] && pass || fail "port 8025 of mx from out: $rc, want no answer (dropped)"
+kill "$L8025" 2>/dev/null
+
 # A second setup changes nothing, servers running.
 expect 0 "setup again" -- mxctl setup
 contains "$T/out" "nothing changed" "second setup changes nothing"
@@ -99,6 +133,8 @@ expect 69 "status after stop" -- mxctl service status
 contains "$T/out" "dovecot   stopped" "dovecot stopped"
 contains "$T/out" "mailctld  stopped" "mailctld  stopped"
 contains "$T/out" "postfix   stopped" "postfix stopped"
+contains "$T/out" "nginx     stopped" "nginx stopped"
+contains "$T/out" "firewall  running" "the firewall stays up"
 expect 1 "port 25 closed after stop" -- host_wait_port out 192.0.2.10 25 1
 
 show_logs

@@ -106,7 +106,7 @@ zfile() { case $1 in 2.0.192.in-addr.arpa) echo rev4 ;; 8.b.d.*) echo rev6 ;; *)
 expect 0 "nsd.conf valid" -- nsd-checkconf "$NS/nsd.conf"
 expect 0 "unbound.conf valid" -- unbound-checkconf "$NS/unbound.conf"
 
-NSD_PID= UNBOUND_PID=
+NSD_PID='' UNBOUND_PID=''
 # serve [write_zones ARGS]: (re)start nsd and unbound (a cold cache)
 serve() {
 	local p
