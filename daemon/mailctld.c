@@ -22,10 +22,13 @@
 #include <getopt.h>
 #include <grp.h>
 #include <libmilter/mfapi.h>
+#include <limits.h>
+#include <paths.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +61,25 @@ static void log_open(int foreground, const char *file)
 	}
 }
 
+/* Whether syslog has a socket to write to. Without one (a container or a
+ * test bed with no syslog daemon) each syslog() call would try to connect
+ * again - three system calls a line for nothing, as nothing else (no
+ * LOG_CONS) receives the line then. Looked at again every few seconds, so
+ * a syslog daemon that starts later is used. */
+#define SYSLOG_RECHECK_S 5
+
+static int syslog_reachable(void)
+{
+	static _Atomic long long checked = LLONG_MIN;
+	static atomic_int ok;
+	long long now = (long long)time(NULL);
+	if (now - atomic_load(&checked) >= SYSLOG_RECHECK_S) {
+		atomic_store(&ok, access(_PATH_LOG, W_OK) == 0);
+		atomic_store(&checked, now);
+	}
+	return atomic_load(&ok);
+}
+
 /* The line is formatted once and each destination gets it in one write:
  * stderr is unbuffered, and a line in pieces costs a system call each
  * (and may interleave with another thread's). */
@@ -87,7 +109,8 @@ void log_msg(int priority, const char *fmt, ...)
 		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
 		fprintf(log_file, "%s mailctld[%ld]: %s\n", stamp, (long)getpid(), line);
 	}
-	syslog(priority, "%s", line);
+	if (syslog_reachable())
+		syslog(priority, "%s", line);
 	if (line != buf)
 		free(line);
 }

@@ -182,25 +182,27 @@ static int cert_job(struct job *j)
 	return cert_renew_due(&w->ctx, time(NULL), &o, &w->rep, &j->err);
 }
 
-/* The names a request asks for, for the question before it. */
-static char *default_names(struct tui *t, struct mc_error *err)
+/* The question before a request: the default names, the CA's host. */
+static char *request_question(struct tui *t, struct mc_error *err)
 {
 	struct mc_ctx ctx;
 	char **names = NULL;
 	size_t n = 0;
-	struct strbuf sb = STRBUF_INIT;
 	int rc = tui_store_open(t, &ctx, NULL, err);
 	if (rc == 0)
 		rc = cert_default_names(&ctx, &names, &n, err);
 	tui_store_close(&ctx);
-	for (size_t i = 0; rc == 0 && i < n; i++)
-		strbuf_addf(&sb, "%s%s", i ? ", " : "", names[i]);
-	cert_names_free(names, n);
-	if (rc < 0) {
-		strbuf_release(&sb);
+	if (rc < 0)
 		return NULL;
-	}
-	return strbuf_detach(&sb);
+	const char *dir = t->cfg.acme_directory, *host = strstr(dir, "://");
+	char more[48] = "";
+	host = host ? host + 3 : dir;
+	if (n > 1)
+		snprintf(more, sizeof(more), " and %zu more name%s", n - 1, n > 2 ? "s" : "");
+	char *q = xasprintf("Request a certificate for %s%s from %.*s?", n ? names[0] : "", more,
+	                    (int)strcspn(host, "/"), host);
+	cert_names_free(names, n);
+	return q;
 }
 
 static void start(struct tui *t, enum op op)
@@ -211,16 +213,13 @@ static void start(struct tui *t, enum op op)
 		return;
 	}
 	if (op == OP_REQUEST) {
-		char *names = default_names(t, &err);
-		if (!names) {
+		char *q = request_question(t, &err);
+		if (!q) {
 			tui_error(t, &err);
 			return;
 		}
-		char *q = xasprintf("Request a certificate for %s from %s?", names,
-		                    t->cfg.acme_directory);
 		int yes = tui_confirm(t, q);
 		free(q);
-		free(names);
 		if (!yes)
 			return;
 	}
