@@ -10,19 +10,19 @@
 # daemons' start, not apt's or the compiler's.
 : "${MAILCTL:=$(pwd)/build/ci/mailctl/mailctl}"
 : "${MAILCTL_SRC:=$(pwd)}"
-export MAILCTL MAILCTL_SRC
+: "${MAILCTLD:=$(pwd)/build/ci/daemon/mailctld}"
+export MAILCTL MAILCTL_SRC MAILCTLD
 source "$MAILCTL_SRC/tests/lib.sh"
 source "$MAILCTL_SRC/tests/integration/lib/hosts.sh"
+source "$MAILCTL_SRC/tests/integration/lib/dns.sh"
 HOST_TIMEOUT=120
 mxctl() { host_mailctl mx "$@"; }
 
 HOST_FQDN=mail.example.org host_create mx 192.0.2.10 >/dev/null
 host_create out 192.0.2.20 >/dev/null
-host_sh mx 'set -e
-	getent group vmail >/dev/null || groupadd --system vmail
-	getent passwd vmail >/dev/null ||
-		useradd --system --gid vmail --no-create-home --shell /usr/sbin/nologin vmail
-	mkdir -p /usr/local/share/mailctl && cp -r "$1/templates" /usr/local/share/mailctl/' _ "$MAILCTL_SRC"
+host_install_mailctl mx >/dev/null
+# mailctld asks DNS about every inbound message: a resolver in the host
+lab_empty_resolver mx "$T/dns" >/dev/null
 
 t0=$(date +%s%N)
 mxctl setup >"$T/setup.out" || { cat "$T/setup.out"; exit 1; }
