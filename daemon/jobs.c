@@ -9,6 +9,12 @@
  *               lib/dnsbl_monitor.h, stored;
  *               when a listing appears or goes, one alert message to the
  *               postmaster, and a log line.
+ *   cert        when the last answer said the certificate is due (at
+ *               least every 12 hours, 10 s after start, and after each
+ *               reload, e.g. when 'cert request' wrote the database): the root
+ *               helper (privsep.c) renews it when a third of its lifetime
+ *               is left; when renewal keeps failing within 14 days of
+ *               expiry, one message to the postmaster.
  *   dkim        every hour, dkim_rotate_step() for each domain without
  *               starting anything: a pending rotation switches once its
  *               records are in DNS, retired keys go after their grace.
@@ -18,6 +24,8 @@
  * again if the daemon's user may, else watching stops with a log line.
  */
 #include "jobs.h"
+#include "cert.h"
+#include "privsep.h"
 #include "dkim_rotate.h"
 #include "dnsbl_monitor.h"
 #include "domain.h"
@@ -39,13 +47,16 @@
 #define TICK_S        2
 #define REFUSAL_GAP_S 600
 #define DKIM_EVERY_S  3600
+#define CERT_MIN_S    10        /* between two renewal checks, at least */
+#define CERT_MAX_S    (12 * 3600) /* and at most */
+#define CERT_ALERT_S  (14 * 86400) /* expiry this close and failing: alert */
 
 extern char **environ;
 
 static pthread_t thread;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
-static int stopping, started, kicked;
+static int stopping, started, kicked, cert_kicked;
 static int log_fd = -1;
 static char *log_path;
 static char log_partial[4096];
@@ -230,6 +241,73 @@ static void dkim_job(time_t now)
 	state_release(st);
 }
 
+static int cert_alerted; /* the expiry alert went out; reset by a renewal */
+
+/* Failing renewals with the certificate close to expiry: one message. */
+static void cert_alert(const char *text, time_t now)
+{
+	struct state *st = state_acquire();
+	struct cert_info ci = {0};
+	struct mc_error err;
+	if (!cert_alerted && cert_info_read(st->cfg.tls_cert_file, NULL, &ci, &err) == 0 &&
+	    !ci.self_signed && ci.not_after - now < CERT_ALERT_S) {
+		struct mc_ctx ctx = {.cfg = &st->cfg, .actor = "mailctld"};
+		char *to = NULL;
+		if (store_open(&ctx.st, st->cfg.database, STORE_READ, &err) == 0)
+			to = postmaster(&ctx);
+		store_close(ctx.st);
+		char date[64], when[64];
+		struct tm tm;
+		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", gmtime_r(&now, &tm));
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", gmtime_r(&ci.not_after, &tm));
+		char *msg = to ? xasprintf("From: mailctl on %s <%s>\nTo: %s\nDate: %s\n"
+		                           "Subject: [%s] the TLS certificate expires %s and renewal "
+		                           "fails\nAuto-Submitted: auto-generated\n\n"
+		                           "mailctld could not renew the certificate of %s, which "
+		                           "expires %s.\nLast attempt: %s\n\nRun 'mailctl cert renew' "
+		                           "to see the error, and 'mailctl cert list'.\n",
+		                           st->hostname, to, to, date, st->hostname, when, st->hostname,
+		                           when, text)
+		                 : NULL;
+		if (msg && send_mail(to, msg) == 0) {
+			cert_alerted = 1;
+			log_msg(LOG_WARNING, "certificate expiry alert sent to %s", to);
+		} else {
+			log_msg(LOG_ERR, "certificate expiry alert could not be sent");
+		}
+		free(msg);
+		free(to);
+	}
+	cert_info_release(&ci);
+	state_release(st);
+}
+
+/* Ask the root helper to renew when due; returns when to ask next. */
+static time_t cert_job(time_t now)
+{
+	char reply[1024], action[32] = "";
+	long long not_after = 0, next = 0;
+	int text_at = 0;
+	privsep_renew(600, reply, sizeof(reply));
+	if (sscanf(reply, "%31[^|]|%lld|%lld|%n", action, &not_after, &next, &text_at) < 3)
+		text_at = 0;
+	const char *text = reply + text_at;
+	if (!strcmp(action, "issued") || !strcmp(action, "unverified")) {
+		cert_alerted = 0;
+		log_msg(LOG_INFO, "certificate renewed (%s)%s%s", action, text[0] ? ": " : "", text);
+	} else if (!strcmp(action, "failed") || !strcmp(action, "waiting")) {
+		log_msg(LOG_ERR, "certificate renewal %s: %s", action, text);
+		cert_alert(text, now);
+	}
+	if (next <= now)
+		next = now + (strcmp(action, "failed") ? CERT_MAX_S : 3600);
+	if (next < now + CERT_MIN_S)
+		next = now + CERT_MIN_S;
+	if (next > now + CERT_MAX_S)
+		next = now + CERT_MAX_S;
+	return (time_t)next;
+}
+
 /* When the last stored blocklist check was made (0: never). */
 static time_t last_blacklist_check(void)
 {
@@ -262,6 +340,7 @@ static void *jobs_main(void *arg)
 {
 	(void)arg;
 	time_t last_bl = last_blacklist_check(), last_refusal = 0, last_dkim = 0;
+	time_t cert_next = time(NULL) + CERT_MIN_S;
 	pthread_mutex_lock(&lock);
 	while (!stopping) {
 		pthread_mutex_unlock(&lock);
@@ -270,6 +349,9 @@ static void *jobs_main(void *arg)
 		pthread_mutex_lock(&lock);
 		int kick = kicked;
 		kicked = 0;
+		if (cert_kicked)
+			cert_next = now;
+		cert_kicked = 0;
 		pthread_mutex_unlock(&lock);
 		if (kick || now - last_bl >= interval_s() ||
 		    (refused && now - last_refusal >= REFUSAL_GAP_S)) {
@@ -278,6 +360,8 @@ static void *jobs_main(void *arg)
 			blacklist_job(now);
 			last_bl = now;
 		}
+		if (now >= cert_next)
+			cert_next = cert_job(now);
 		if (now - last_dkim >= DKIM_EVERY_S) {
 			dkim_job(now);
 			last_dkim = now;
@@ -306,6 +390,13 @@ void jobs_kick_blacklist(void)
 	pthread_mutex_lock(&lock);
 	kicked = 1;
 	pthread_cond_signal(&wake);
+	pthread_mutex_unlock(&lock);
+}
+
+void jobs_kick_cert(void)
+{
+	pthread_mutex_lock(&lock);
+	cert_kicked = 1;
 	pthread_mutex_unlock(&lock);
 }
 

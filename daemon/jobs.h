@@ -12,5 +12,7 @@ int jobs_start(void);
 void jobs_stop(void);
 /* Run the blocklist check now (SIGUSR1). */
 void jobs_kick_blacklist(void);
+/* Ask about the certificate again soon (after a reload). */
+void jobs_kick_cert(void);
 
 #endif

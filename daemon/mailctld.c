@@ -14,6 +14,7 @@
  */
 #include "mailctld.h"
 #include "jobs.h"
+#include "privsep.h"
 #include "service.h"
 #include "xalloc.h"
 
@@ -22,7 +23,6 @@
 #include <getopt.h>
 #include <grp.h>
 #include <libmilter/mfapi.h>
-#include <limits.h>
 #include <paths.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -70,7 +70,7 @@ static void log_open(int foreground, const char *file)
 
 static int syslog_reachable(void)
 {
-	static _Atomic long long checked = LLONG_MIN;
+	static _Atomic long long checked; /* 0: never */
 	static atomic_int ok;
 	long long now = (long long)time(NULL);
 	if (now - atomic_load(&checked) >= SYSLOG_RECHECK_S) {
@@ -289,6 +289,7 @@ static void supervise(const char *config_path)
 		db_stamp(db, now, sizeof(now));
 		if (got_hup || strcmp(now, seen) != 0) {
 			reload(config_path, got_hup ? "SIGHUP" : "the database changed");
+			jobs_kick_cert();
 			got_hup = 0;
 			snprintf(seen, sizeof(seen), "%s", now);
 		}
@@ -316,6 +317,10 @@ static int serve(const struct opts *o, struct state *st)
 		return EX_OSERR;
 	}
 	jobs_open_log(st->cfg.mail_log);
+	/* Certificate renewal needs root after the drop: a helper keeps it. */
+	if (pw && privsep_start(o->config, -1) < 0)
+		log_msg(LOG_ERR, "no renewal helper (%s): certificates will not be renewed",
+		        strerror(errno));
 	if (write_pid(pidfile, pw) < 0 || drop_privileges(pw) < 0) {
 		free(pidfile);
 		return EX_OSERR;
@@ -359,6 +364,7 @@ static int serve(const struct opts *o, struct state *st)
 	smfi_stop();
 	pthread_join(t, NULL);
 	jobs_stop();
+	privsep_stop();
 	unlink(pidfile);
 	unlink(st->cfg.milter_socket);
 	free(pidfile);

@@ -7,7 +7,9 @@
  * end of the header and each body chunk (the SMFIP_NR_* steps Postfix
  * and Sendmail offer): one round trip per message instead of one per
  * step. A failure in such a step is remembered and tempfails the message
- * at its end. */
+ * at its end. Nor do we need the steps RCPT, DATA, unknown commands and
+ * the end of the header (SMFIP_NO*): the header is over when the first
+ * body chunk or the end of the message comes. */
 #include "mailctld.h"
 #include "xalloc.h"
 
@@ -35,9 +37,9 @@ struct conn {
 	char ip[INET6_ADDRSTRLEN];
 	char helo[256];
 	int local;
-	int leadspc;            /* header values come with their leading space */
-	unsigned long noreply;  /* the NO_REPLY steps the MTA agreed to */
-	int failed;             /* a step without reply failed: tempfail at the end */
+	int leadspc;           /* header values come with their leading space */
+	unsigned long noreply; /* the NO_REPLY steps the MTA agreed to */
+	int failed;            /* a step without reply failed: tempfail at the end */
 	struct msg *msg;
 };
 
@@ -81,7 +83,8 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
 	(void)f3;
 	struct conn *c = xcalloc(1, sizeof(*c));
 	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS);
-	*pf1 = f1 & (SMFIP_HDR_LEADSPC | SMFIP_NORCPT | SMFIP_NOUNKNOWN | SMFIP_NODATA | NO_REPLY);
+	*pf1 = f1 & (SMFIP_HDR_LEADSPC | SMFIP_NORCPT | SMFIP_NOUNKNOWN | SMFIP_NODATA |
+	             SMFIP_NOEOH | NO_REPLY);
 	*pf2 = *pf3 = 0;
 	c->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
 	c->noreply = *pf1 & NO_REPLY;
@@ -108,7 +111,8 @@ static sfsistat on_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 	c->failed = 0;
 	c->ip[0] = 0;
 	if (sa && sa->sa_family == AF_INET) {
-		inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)sa)->sin_addr, c->ip, sizeof(c->ip));
+		inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)sa)->sin_addr, c->ip,
+		          sizeof(c->ip));
 	} else if (sa && sa->sa_family == AF_INET6) {
 		const struct in6_addr *a = &((struct sockaddr_in6 *)(void *)sa)->sin6_addr;
 		if (IN6_IS_ADDR_V4MAPPED(a))
@@ -186,6 +190,7 @@ static sfsistat on_body(SMFICTX *ctx, unsigned char *data, size_t len)
 	struct conn *c = smfi_getpriv(ctx);
 	if (!c || !c->msg)
 		return step_failed(c, SMFIP_NR_BODY);
+	msgauth_eoh(c->msg->ma); /* the end of the header, when the MTA skips EOH */
 	msgauth_body(c->msg->ma, data, len);
 	return go_on(c, SMFIP_NR_BODY);
 }
@@ -204,7 +209,8 @@ static char *lf_value(const char *v)
 static int put_header(SMFICTX *ctx, int insert, const char *name, const char *value)
 {
 	char *v = lf_value(value);
-	int rc = insert ? smfi_insheader(ctx, 0, (char *)name, v) : smfi_addheader(ctx, (char *)name, v);
+	int rc =
+	    insert ? smfi_insheader(ctx, 0, (char *)name, v) : smfi_addheader(ctx, (char *)name, v);
 	free(v);
 	return rc == MI_SUCCESS ? 0 : -1;
 }
@@ -215,8 +221,8 @@ static int apply_changes(SMFICTX *ctx, const struct msgauth_result *r)
 	int rc = 0;
 	/* From the last, so earlier indexes stay right whatever the MTA does. */
 	for (size_t i = r->nremove_authres; i > 0; i--)
-		if (smfi_chgheader(ctx, "Authentication-Results", (int)r->remove_authres[i - 1], NULL) !=
-		    MI_SUCCESS)
+		if (smfi_chgheader(ctx, "Authentication-Results", (int)r->remove_authres[i - 1],
+		                   NULL) != MI_SUCCESS)
 			rc = -1;
 	for (size_t i = r->nremove_quarantine; i > 0; i--)
 		if (smfi_chgheader(ctx, MSGAUTH_QUARANTINE_FIELD, (int)i, NULL) != MI_SUCCESS)
@@ -234,12 +240,14 @@ static void log_result(SMFICTX *ctx, const struct conn *c, const struct msgauth_
 {
 	if (r->outbound) {
 		log_msg(LOG_INFO, "%s: outbound from %s%s: %zu signature(s), %s", qid(ctx),
-		        c->msg->auth_user[0] ? "user " : "", c->msg->auth_user[0] ? c->msg->auth_user : "local",
-		        r->nsignatures, msgauth_action_name(r->action));
+		        c->msg->auth_user[0] ? "user " : "",
+		        c->msg->auth_user[0] ? c->msg->auth_user : "local", r->nsignatures,
+		        msgauth_action_name(r->action));
 		return;
 	}
-	log_msg(LOG_INFO, "%s: inbound from %s: spf=%s dkim=%s dmarc=%s (%s): %s%s%s", qid(ctx), c->ip,
-	        spf_result_name(r->spf.result), r->ndkim ? dkim_result_name(r->dkim[0].result) : "none",
+	log_msg(LOG_INFO, "%s: inbound from %s: spf=%s dkim=%s dmarc=%s (%s): %s%s%s", qid(ctx),
+	        c->ip, spf_result_name(r->spf.result),
+	        r->ndkim ? dkim_result_name(r->dkim[0].result) : "none",
 	        dmarc_result_name(r->dmarc.result), r->dmarc.header_from,
 	        msgauth_action_name(r->action), r->smtp_code[0] ? " " : "", r->smtp_text);
 }
@@ -256,6 +264,7 @@ static sfsistat on_eom(SMFICTX *ctx)
 	struct state *st = c->msg->st;
 	struct dnsq d;
 	struct msgauth_result r;
+	msgauth_eoh(c->msg->ma); /* no body chunk came: the header ended here */
 	dnsq_init(&d, &st->resolver);
 	d.timeout_ms = (int)st->cfg.milter_dns_budget_ms;
 	d.cache = st->dns_cache;

@@ -90,7 +90,8 @@ static int dovecot_check(const struct apply_plan *p, const char *stage, struct m
 static int nginx_check(const struct apply_plan *p, const char *stage, struct mc_error *err)
 {
 	(void)p;
-	char *conf = xasprintf("%s/nginx.conf", stage), *pid = xasprintf("pid %s/nginx.pid;", stage);
+	char *conf = xasprintf("%s/nginx.conf", stage),
+	     *pid = xasprintf("pid %s/nginx.pid;", stage);
 	char *argv[] = {"nginx", "-t", "-q", "-c", conf, "-g", pid, NULL};
 	int rc = check(argv, "nginx", err);
 	free(conf);

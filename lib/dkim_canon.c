@@ -181,24 +181,33 @@ static int plain(const struct dkim_body_canon *c, unsigned char ch)
 	return ch != '\r' && ch != '\n' && !(c->relaxed && is_wsp(ch));
 }
 
-/* A run of plain bytes with nothing held back: copied in one piece, the
- * common case of a body (the bytes of a line between its white space).
- * Returns how many it took. */
+/* A run of plain bytes with nothing held back: copied straight to the
+ * buffer, the common case of a body. In relaxed mode, white space between
+ * two plain bytes is one space and stays in the run; white space before a
+ * line end or at the end of the chunk ends it (the byte-wise path holds
+ * it back). Returns how many bytes it took (at least one: 'p[0]' is
+ * plain). */
 static size_t copy_run(struct dkim_body_canon *c, const unsigned char *p, size_t len)
 {
-	size_t n = 0;
-	while (n < len && plain(c, p[n]))
-		n++;
-	for (size_t done = 0; done < n;) {
-		size_t k = CANON_BUF - c->n < n - done ? CANON_BUF - c->n : n - done;
-		memcpy(c->buf + c->n, p + done, k);
-		c->n += k;
-		done += k;
+	size_t i = 0;
+	while (i < len && p[i] != '\r' && p[i] != '\n') {
+		unsigned char ch = p[i];
+		if (c->relaxed && is_wsp(ch)) {
+			size_t j = i + 1;
+			while (j < len && is_wsp(p[j]))
+				j++;
+			if (j == len || p[j] == '\r' || p[j] == '\n')
+				break;
+			ch = ' ';
+			i = j - 1;
+		}
 		if (c->n == CANON_BUF)
 			flush(c);
+		c->buf[c->n++] = ch;
+		i++;
 	}
-	c->any |= n > 0;
-	return n;
+	c->any |= i > 0;
+	return i;
 }
 
 void dkim_body_canon_feed(struct dkim_body_canon *c, const void *data, size_t len)

@@ -455,9 +455,10 @@ static int from_cache(struct dnsq *d, long long now)
 		struct dnsq_query *q = &d->v[i];
 		if (q->status != DNSQ_PENDING)
 			continue;
-		const struct dnsq_cached *e = d->cache && q->io == DNSQ_IO_NONE && !q->sends
-		                                  ? dnsq_cache_get(d->cache, q->name, q->type, q->cd, now)
-		                                  : NULL;
+		const struct dnsq_cached *e =
+		    d->cache && q->io == DNSQ_IO_NONE && !q->sends
+		        ? dnsq_cache_get(d->cache, q->name, q->type, q->cd, now)
+		        : NULL;
 		if (!e) {
 			left = 1;
 			continue;
@@ -480,8 +481,8 @@ static void to_cache(struct dnsq *d)
 		if (q->offered || !q->pkt)
 			continue;
 		q->offered = 1;
-		q->entry = dnsq_cache_add(d->cache, q->name, q->type, q->cd, q->status, q->ad, q->pkt,
-		                          &q->rrs, now);
+		q->entry = dnsq_cache_add(d->cache, q->name, q->type, q->cd, q->status, q->ad,
+		                          q->pkt, &q->rrs, now);
 		if (q->entry && q->entry->rrs)
 			q->rrs = (ldns_rr_list *)q->entry->rrs;
 	}

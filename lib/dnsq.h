@@ -26,10 +26,10 @@
  * anything and stores what the resolver answers.
  *
  * The struct dnsq owns its queries, their packets and record lists (or
- * its references to cached answers); all are freed by dnsq_release(). Errors: a bad server address MC_EUSAGE
- * (for --resolver) or MC_ECONFIG (resolv.conf); dnsq_run() itself fails
- * only when poll() does (MC_EINTERNAL) - trouble with one query (a socket
- * that cannot be made, ICMP refused) ends that query as DNSQ_ERROR.
+ * its references to cached answers); all are freed by dnsq_release(). Errors: a bad server address
+ * MC_EUSAGE (for --resolver) or MC_ECONFIG (resolv.conf); dnsq_run() itself fails only when poll()
+ * does (MC_EINTERNAL) - trouble with one query (a socket that cannot be made, ICMP refused) ends
+ * that query as DNSQ_ERROR.
  */
 #ifndef MAILCTL_DNSQ_H
 #define MAILCTL_DNSQ_H
@@ -113,9 +113,9 @@ struct dnsq_cache;
 
 struct dnsq {
 	struct dnsq_server server;
-	int timeout_ms;            /* 0: DNSQ_TIMEOUT_MS */
-	struct dnsq_cache *cache;  /* NULL: none; must outlive the dnsq */
-	struct dnsq_query *v; /* indexes stay valid; pointers may not across dnsq_add() */
+	int timeout_ms;           /* 0: DNSQ_TIMEOUT_MS */
+	struct dnsq_cache *cache; /* NULL: none; must outlive the dnsq */
+	struct dnsq_query *v;     /* indexes stay valid; pointers may not across dnsq_add() */
 	size_t n, alloc;
 	long long deadline_ms; /* set by the first dnsq_run() */
 };
@@ -205,8 +205,8 @@ void dnsq_cache_free(struct dnsq_cache *c);
 /* The answer for (name, type, cd) if cached and not expired at 'now_ms'
  * (CLOCK_MONOTONIC milliseconds), with a reference for the caller; NULL
  * otherwise. */
-const struct dnsq_cached *dnsq_cache_get(struct dnsq_cache *c, const char *name,
-                                         ldns_rr_type type, int cd, long long now_ms);
+const struct dnsq_cached *dnsq_cache_get(struct dnsq_cache *c, const char *name, ldns_rr_type type,
+                                         int cd, long long now_ms);
 /* Drop a reference from dnsq_cache_get() or dnsq_cache_add(). */
 void dnsq_cache_drop(struct dnsq_cache *c, const struct dnsq_cached *answer);
 /* Keep the reply 'pkt' (its authority section gives a negative TTL) whose
@@ -214,10 +214,9 @@ void dnsq_cache_drop(struct dnsq_cache *c, const struct dnsq_cached *answer);
  * is kept, '*rrs' is taken (set to NULL: read the answer's 'rrs') and the
  * answer is returned with a reference for the caller; otherwise (not
  * cacheable, TTL 0) NULL, '*rrs' untouched. */
-const struct dnsq_cached *dnsq_cache_add(struct dnsq_cache *c, const char *name,
-                                         ldns_rr_type type, int cd, enum dnsq_status status,
-                                         int ad, const ldns_pkt *pkt, ldns_rr_list **rrs,
-                                         long long now_ms);
+const struct dnsq_cached *dnsq_cache_add(struct dnsq_cache *c, const char *name, ldns_rr_type type,
+                                         int cd, enum dnsq_status status, int ad,
+                                         const ldns_pkt *pkt, ldns_rr_list **rrs, long long now_ms);
 /* How many seconds an outcome would be kept (0: not at all). */
 uint32_t dnsq_cache_ttl(enum dnsq_status status, const ldns_pkt *pkt, const ldns_rr_list *rrs);
 void dnsq_cache_stats(struct dnsq_cache *c, struct dnsq_cache_stats *out);

@@ -129,8 +129,8 @@ static struct entry *find(struct dnsq_cache *c, const char *key, ldns_rr_type ty
 	return NULL;
 }
 
-const struct dnsq_cached *dnsq_cache_get(struct dnsq_cache *c, const char *name,
-                                         ldns_rr_type type, int cd, long long now_ms)
+const struct dnsq_cached *dnsq_cache_get(struct dnsq_cache *c, const char *name, ldns_rr_type type,
+                                         int cd, long long now_ms)
 {
 	char *key = key_name(name);
 	uint32_t hash = key_hash(key, type, cd);
@@ -243,10 +243,9 @@ static void insert(struct dnsq_cache *c, struct entry *e)
 	evict(c);
 }
 
-const struct dnsq_cached *dnsq_cache_add(struct dnsq_cache *c, const char *name,
-                                         ldns_rr_type type, int cd, enum dnsq_status status,
-                                         int ad, const ldns_pkt *pkt, ldns_rr_list **rrs,
-                                         long long now_ms)
+const struct dnsq_cached *dnsq_cache_add(struct dnsq_cache *c, const char *name, ldns_rr_type type,
+                                         int cd, enum dnsq_status status, int ad,
+                                         const ldns_pkt *pkt, ldns_rr_list **rrs, long long now_ms)
 {
 	uint32_t ttl = dnsq_cache_ttl(status, pkt, rrs ? *rrs : NULL);
 	if (!c || ttl == 0 || (status == DNSQ_ANSWER && (!rrs || !*rrs)))

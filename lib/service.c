@@ -1,5 +1,5 @@
-/* Start, stop and query the firewall, Dovecot, mailctld, Postfix and
- * nginx (see service.h). */
+/* Start, stop and query Dovecot, mailctld, Postfix, nginx and the
+ * firewall (see service.h). */
 #include "service.h"
 #include "apply.h"
 #include "run.h"
@@ -18,9 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-const char *const service_names[SERVICE_COUNT] = {"firewall", "dovecot", "mailctld", "postfix",
-                                                  "nginx"};
-enum { SVC_FIREWALL, SVC_DOVECOT, SVC_MAILCTLD, SVC_POSTFIX, SVC_NGINX };
+const char *const service_names[SERVICE_COUNT] = {"dovecot", "mailctld", "postfix", "nginx",
+                                                  "firewall"};
+enum { SVC_DOVECOT, SVC_MAILCTLD, SVC_POSTFIX, SVC_NGINX, SVC_FIREWALL };
 
 /* The user nginx's workers run as (templates/nginx/nginx.conf). */
 #define NGINX_USER "www-data"
@@ -308,8 +308,8 @@ int service_stop(const struct config *cfg, int changed[SERVICE_COUNT], struct mc
 	for (int i = 0; i < SERVICE_COUNT; i++)
 		c[i] = 0;
 	/* The firewall stays (see service.h). */
-	for (int i = SERVICE_COUNT - 1; i > SVC_FIREWALL; i--)
-		if (change(cfg, i, 0, &c[i], err) < 0)
+	for (int i = SERVICE_COUNT - 1; i >= 0; i--)
+		if (i != SVC_FIREWALL && change(cfg, i, 0, &c[i], err) < 0)
 			return -1;
 	return 0;
 }

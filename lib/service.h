@@ -1,8 +1,8 @@
 /*
  * service - start, stop and query the servers of the mail system.
  *
- * In start order: the firewall, Dovecot, mailctld (the milter), Postfix
- * and nginx. Where systemd is PID 1 (/run/systemd/system exists) the
+ * In start order: Dovecot, mailctld (the milter), Postfix, nginx and the
+ * firewall. Where systemd is PID 1 (/run/systemd/system exists) the
  * Debian units are used: 'systemctl start|stop|is-active'. Elsewhere
  * (containers, test namespaces) the servers are run directly with the
  * configured directories: Dovecot ('dovecot -c
@@ -13,19 +13,22 @@
  * directly it is MAILCTLD_PATH, which goes to the background once its
  * socket is bound, logs to paths.log_file and names itself in
  * mailctld.pid beside paths.control_socket; it is stopped with SIGTERM.
- * nginx runs as 'nginx -c {{paths.nginx_dir}}/nginx.conf' (master pid in
- * SERVICE_NGINX_PID, stopped with SIGTERM); before it starts, the nginx
- * workers (www-data) get search access (a POSIX ACL) to the directories
- * above paths.acme_webroot that deny it, as /var/lib/mailctl does.
+ * nginx runs as 'nginx -c {{paths.nginx_dir}}/nginx.conf' (its master's
+ * pid in SERVICE_NGINX_PID; stopped with SIGQUIT). Before nginx starts,
+ * in either mode, its workers (www-data) get search access (a POSIX ACL
+ * entry) to each directory above paths.acme_webroot that denies it, as
+ * /var/lib/mailctl (2770) does.
  *
  * The firewall is the table inet mailctl that apply writes to
- * <etc_dir>/nftables.conf (apply_etc_dir()): starting loads it with
- * 'nft -f' in either mode; under systemd it also enables nftables.service
- * (which loads that file at boot) and enables and starts fail2ban, and it
- * runs only when fail2ban does too. Without systemd fail2ban is not
- * started: a container has no journal for its sshd jail, and bans
- * belong to the host. service_stop() leaves the firewall up: stopping
- * the mail servers is no reason to open the machine.
+ * <etc_dir>/nftables.conf (apply_etc_dir()). Starting it loads that file
+ * with 'nft -f' in either mode; under systemd it also enables
+ * nftables.service (which loads the file at boot) and enables and starts
+ * fail2ban, and "running" means fail2ban runs too. It comes last, so a
+ * fail2ban that cannot start never keeps the mail servers down. Without
+ * systemd fail2ban is not started: a container has no journal for
+ * Debian's sshd jail, and its bans belong to the host. service_stop()
+ * leaves the firewall up: stopping the mail servers is no reason to open
+ * the machine ('nft delete table inet mailctl' takes it down).
  *
  * service_start() and service_stop() leave a service that is already in
  * the wanted state alone. A failing command's output becomes the error

@@ -10,7 +10,10 @@
  * body chunks of at most 65535 bytes and BODYEOB, each after the macros
  * Postfix sends at that stage (--auth: an authenticated submission); it
  * reads the modification actions up to the final answer, sends ABORT and
- * reuses the connection (QUIT and a new one after -m messages). It stops
+ * reuses the connection (QUIT and a new one after -m messages). As
+ * Postfix's milter client does, commands are buffered (4 KiB) and sent
+ * when the buffer is full or a reply is awaited, and a reply is waited
+ * for in poll() before it is read. It stops
  * after -n messages or -d seconds, whichever comes first; a read or write
  * waits at most -t seconds. tests/bench/README.md lists every option.
  *

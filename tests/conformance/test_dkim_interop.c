@@ -31,6 +31,7 @@
 #include "strbuf.h"
 #include "xalloc.h"
 
+#include "../unit/fake_dns.h"
 #include "dkim/peer.h"
 
 #define DOMAIN    "example.com"
@@ -40,34 +41,16 @@
 struct tkey {
 	const char *alg, *selector, *sig_alg;
 	char *pem_path, *record;
-	ldns_rr_list *rrs;
 	struct dkim_key *key;
 };
 
 static struct {
 	char *keys_file; /* the records, one a line, for the peers */
 	struct tkey k[NKEYS];
+	struct fake_dns dns; /* the records, for our verifier */
 } G = {.k = {{"rsa", "rsa2048", "rsa-sha256"}, {"ed25519", "ed", "ed25519-sha256"}}};
 
-/* ---- our side: the fake DNS, feeding a message, signing, verifying ---- */
-
-static void fake_lookup(void *ctx, const char *name, ldns_rr_type type, struct dnsq_answer *out)
-{
-	size_t len = strlen(name);
-	(void)ctx;
-	memset(out, 0, sizeof(*out));
-	out->status = DNSQ_NXDOMAIN;
-	if (len && name[len - 1] == '.')
-		len--;
-	for (size_t i = 0; i < NKEYS; i++) {
-		char *want = xasprintf("%s._domainkey.%s", G.k[i].selector, DOMAIN);
-		if (len == strlen(want) && !strncasecmp(name, want, len)) {
-			out->status = type == LDNS_RR_TYPE_TXT ? DNSQ_ANSWER : DNSQ_NODATA;
-			out->rrs = type == LDNS_RR_TYPE_TXT ? G.k[i].rrs : NULL;
-		}
-		free(want);
-	}
-}
+/* ---- our side: feeding a message, signing, verifying ---- */
 
 /* The header field starting at msg[*i]: its end (before the line end
  * that no fold follows); *i moves past that line end. */
@@ -175,7 +158,7 @@ static char *verify_chunked(const char *msg, size_t chunk)
 	struct strbuf sb = STRBUF_INIT;
 
 	feed(m, msg, chunk, 0);
-	size_t n = dkim_msg_verify(m, fake_lookup, NULL, time(NULL), &v);
+	size_t n = dkim_msg_verify(m, fake_dns_lookup, &G.dns, time(NULL), &v);
 	for (size_t i = 0; i < n && !sb.len; i++) {
 		const char *bad = verdict_mismatch(&v[i]);
 		if (v[i].result != DKIM_PASS)
@@ -733,23 +716,8 @@ static void test_edge(void **state)
 
 /* ---- keys, the scratch directory, the peers ---- */
 
-/* A TXT record set holding 'value', split in strings of 255 octets. */
-static ldns_rr_list *txt_rrs(const char *name, const char *value)
-{
-	struct strbuf sb = STRBUF_INIT;
-	ldns_rr *rr = NULL;
-	strbuf_addf(&sb, "%s. 300 IN TXT", name);
-	for (size_t off = 0, len = strlen(value); off < len; off += 255)
-		strbuf_addf(&sb, " \"%.255s\"", value + off);
-	assert_int_equal(ldns_rr_new_frm_str(&rr, sb.buf, 0, NULL, NULL), LDNS_STATUS_OK);
-	strbuf_release(&sb);
-	ldns_rr_list *list = ldns_rr_list_new();
-	ldns_rr_list_push_rr(list, rr);
-	return list;
-}
-
 /* A new key of lib/dkim.c: its PEM file, its record (in the keys file
- * and as records for fake_lookup) and loaded for dkim_msg_sign(). */
+ * and in the fake DNS) and loaded for dkim_msg_sign(). */
 static void make_key(struct tkey *k, FILE *keys)
 {
 	struct dkim_new nk = {0};
@@ -762,7 +730,7 @@ static void make_key(struct tkey *k, FILE *keys)
 	write_file(k->pem_path, nk.pem);
 	k->record = dkim_record_value(k->alg, nk.public_key);
 	fprintf(keys, "%s %s\n", name, k->record);
-	k->rrs = txt_rrs(name, k->record);
+	fake_dns_txt(&G.dns, name, k->record);
 	if (!(k->key = dkim_key_load(k->pem_path, &err)))
 		fail_msg("dkim_key_load %s: %s", k->pem_path, err.msg);
 	assert_string_equal(dkim_key_algorithm(k->key), k->alg);
@@ -789,11 +757,11 @@ static int teardown(void **state)
 	(void)state;
 	for (size_t i = 0; i < NKEYS; i++) {
 		dkim_key_free(G.k[i].key);
-		ldns_rr_list_deep_free(G.k[i].rrs);
 		free(G.k[i].pem_path);
 		free(G.k[i].record);
 	}
 	free(G.keys_file);
+	fake_dns_release(&G.dns);
 	peer_teardown();
 	return 0;
 }

@@ -17,6 +17,9 @@
 #include <strings.h>
 
 #include "dmarc.h"
+#include "xalloc.h"
+
+#include "../unit/fake_dns.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -31,65 +34,47 @@ struct zone_rr {
 };
 
 struct fake {
-	const struct zone_rr *zone;
-	ldns_rr_list *lists[8];
-	size_t nlists;
+	struct fake_dns zone;
 	char asked[256]; /* the names asked, " a b " */
 };
 
-static ldns_rr *txt_rr(const char *owner, const char *text)
+/* Add a TXT record of 'text' at 'name', its character-strings split at '|'. */
+static void add_txt(struct fake_dns *zone, const char *name, const char *text)
 {
-	ldns_rr *rr = ldns_rr_new();
-	ldns_rdf *name = NULL;
-	assert_int_equal(ldns_str2rdf_dname(&name, owner), LDNS_STATUS_OK);
-	ldns_rr_set_owner(rr, name);
-	ldns_rr_set_type(rr, LDNS_RR_TYPE_TXT);
+	char *strs[4] = {NULL};
+	size_t k = 0;
 	for (const char *p = text;; p++) {
 		size_t n = strcspn(p, "|");
-		uint8_t buf[256];
-		assert_true(n < 256);
-		buf[0] = (uint8_t)n;
-		memcpy(buf + 1, p, n);
-		ldns_rr_push_rdf(rr, ldns_rdf_new_frm_data(LDNS_RDF_TYPE_STR, n + 1, buf));
-		p += n;
-		if (!*p)
+		assert_true(n < 256 && k < N(strs) - 1);
+		strs[k++] = xstrndup(p, n);
+		if (!*(p += n))
 			break;
 	}
-	return rr;
+	fake_dns_txtv(zone, name, (const char *const *)strs);
+	while (k)
+		free(strs[--k]);
+}
+
+/* 'f' serving the rows of 'zone', until name NULL. */
+static void fake_load(struct fake *f, const struct zone_rr *zone)
+{
+	*f = (struct fake){.zone = {.only = LDNS_RR_TYPE_TXT}};
+	for (const struct zone_rr *z = zone; z && z->name; z++) {
+		if (!z->txt[0])
+			fake_dns_set(&f->zone, z->name, LDNS_RR_TYPE_TXT, z->status);
+		for (size_t i = 0; i < N(z->txt) && z->txt[i]; i++)
+			add_txt(&f->zone, z->name, z->txt[i]);
+	}
 }
 
 static void fake_lookup(void *ctx, const char *name, ldns_rr_type type, struct dnsq_answer *out)
 {
 	struct fake *f = ctx;
 	size_t len = strlen(name);
-	memset(out, 0, sizeof(*out));
-	assert_int_equal(type, LDNS_RR_TYPE_TXT);
 	assert_true(len > 1 && name[len - 1] == '.'); /* names are absolute */
-	len--;
 	snprintf(f->asked + strlen(f->asked), sizeof(f->asked) - strlen(f->asked), "%.*s ",
-	         (int)len, name);
-	out->status = DNSQ_NXDOMAIN;
-	for (const struct zone_rr *z = f->zone; z && z->name; z++) {
-		if (strlen(z->name) != len || strncasecmp(z->name, name, len))
-			continue;
-		out->status = z->status ? z->status : DNSQ_ANSWER;
-		if (!z->txt[0])
-			return;
-		ldns_rr_list *l = ldns_rr_list_new();
-		for (size_t i = 0; i < N(z->txt) && z->txt[i]; i++)
-			ldns_rr_list_push_rr(l, txt_rr(name, z->txt[i]));
-		assert_true(f->nlists < N(f->lists));
-		f->lists[f->nlists++] = l;
-		out->rrs = l;
-		return;
-	}
-}
-
-static void fake_release(struct fake *f)
-{
-	for (size_t i = 0; i < f->nlists; i++)
-		ldns_rr_list_deep_free(f->lists[i]);
-	f->nlists = 0;
+	         (int)len - 1, name);
+	fake_dns_lookup(&f->zone, name, type, out);
 }
 
 /* ---- the table ---- */
@@ -278,7 +263,7 @@ static const struct row rows[] = {
 
 static void check_row(const struct row *r)
 {
-	struct fake f = {.zone = r->zone};
+	struct fake f;
 	const struct want *w = &r->want;
 	struct dmarc_input in = {.spf_domain = r->spf_domain,
 	                         .spf_pass = r->spf_pass,
@@ -290,8 +275,9 @@ static void check_row(const struct row *r)
 	in.from_values = r->from;
 	while (in.ndkim < N(r->dkim) && r->dkim[in.ndkim].domain)
 		in.ndkim++;
+	fake_load(&f, r->zone);
 	dmarc_evaluate(&in, fake_lookup, &f, &out);
-	fake_release(&f);
+	fake_dns_release(&f.zone);
 	print_message("%-48s %-9s %-10s %s\n", r->what, dmarc_result_name(out.result),
 	              out.disposition, out.why);
 	if (out.result != w->result)
@@ -327,12 +313,13 @@ static void test_header_from(void **state)
 	const char *from[] = {"Someone <someone@Mail.Example.com>"};
 	struct dmarc_input in = {.from_values = from, .nfrom = 1};
 	struct dmarc_outcome out;
-	struct fake f = {0};
+	struct fake f;
 	(void)state;
+	fake_load(&f, NULL);
 	dmarc_evaluate(&in, fake_lookup, &f, &out);
 	assert_int_equal(out.result, DMARC_NONE);
 	assert_string_equal(out.header_from, "mail.example.com");
-	fake_release(&f);
+	fake_dns_release(&f.zone);
 }
 
 int main(void)

@@ -35,6 +35,8 @@
 #include "strbuf.h"
 #include "xalloc.h"
 
+#include "../unit/fake_dns.h"
+
 #define SUITE_DIR "/usr/share/doc/python3-spf/"
 
 /* ---- the zone ---- */
@@ -48,38 +50,10 @@ struct entry {
 };
 
 struct name {
-	char *name; /* lower case, no final dot */
+	char *name;
 	struct entry *v;
 	size_t n, alloc;
 };
-
-struct zone {
-	struct name *names;
-	size_t n, alloc;
-	ldns_rr_list **lists; /* answers given, freed after each test */
-	size_t nlists, lalloc;
-};
-
-static char *lower_name(const char *s, size_t len)
-{
-	if (len && s[len - 1] == '.')
-		len--;
-	char *n = xstrndup(s, len);
-	for (char *p = n; *p; p++)
-		*p = (char)tolower((unsigned char)*p);
-	return n;
-}
-
-static const struct name *find_name(const struct zone *z, const char *name)
-{
-	char *key = lower_name(name, strlen(name));
-	const struct name *found = NULL;
-	for (size_t i = 0; i < z->n && !found; i++)
-		if (!strcmp(z->names[i].name, key))
-			found = &z->names[i];
-	free(key);
-	return found;
-}
 
 static void add_str(struct entry *e, const char *s, size_t len)
 {
@@ -89,22 +63,17 @@ static void add_str(struct entry *e, const char *s, size_t len)
 	e->lens[e->nstrs++] = len;
 }
 
-static void zone_release(struct zone *z)
+static void name_release(struct name *n)
 {
-	for (size_t i = 0; i < z->n; i++) {
-		for (size_t j = 0; j < z->names[i].n; j++) {
-			struct entry *e = &z->names[i].v[j];
-			for (size_t k = 0; k < e->nstrs; k++)
-				free(e->strs[k]);
-			free(e->strs);
-			free(e->lens);
-		}
-		free(z->names[i].v);
-		free(z->names[i].name);
+	for (size_t j = 0; j < n->n; j++) {
+		struct entry *e = &n->v[j];
+		for (size_t k = 0; k < e->nstrs; k++)
+			free(e->strs[k]);
+		free(e->strs);
+		free(e->lens);
 	}
-	free(z->names);
-	free(z->lists);
-	memset(z, 0, sizeof(*z));
+	free(n->v);
+	free(n->name);
 }
 
 /* ---- answers ---- */
@@ -164,62 +133,36 @@ static ldns_rr *make_rr(const struct entry *e, ldns_rr_type t)
 	return rr;
 }
 
-static void lookup_in(struct zone *z, const char *name, ldns_rr_type type, struct dnsq_answer *out,
-                      int depth)
+/* Serve the entries of 'n' as the driver does: in order, up to a bare
+ * TIMEOUT that makes every type not served yet time out; a value TIMEOUT
+ * makes its type time out whatever else it has. The name exists (NODATA
+ * for the other types) even when nothing of it is served. */
+static void publish(struct fake_dns *f, const struct name *n)
 {
-	const struct name *n = find_name(z, name);
-	ldns_rr_list *l = NULL;
-	memset(out, 0, sizeof(*out));
-	if (!n) {
-		out->status = strncasecmp(name, "error.", 6) ? DNSQ_NXDOMAIN : DNSQ_TIMEOUT;
-		return;
-	}
+	fake_dns_set(f, n->name, LDNS_RR_TYPE_ANY, DNSQ_NODATA);
 	for (size_t i = 0; i < n->n; i++) {
 		const struct entry *e = &n->v[i];
 		if (!strcmp(e->type, "TIMEOUT")) {
-			if (!l)
-				out->status = DNSQ_TIMEOUT;
-			break;
-		}
-		if (!strcmp(e->type, "CNAME") && type != LDNS_RR_TYPE_CNAME) {
-			if (depth > 8) { /* a loop, as a resolver reports it */
-				out->status = DNSQ_SERVFAIL;
-				return;
-			}
-			lookup_in(z, e->strs[0], type, out, depth + 1);
+			fake_dns_set(f, n->name, LDNS_RR_TYPE_ANY, DNSQ_TIMEOUT);
 			return;
 		}
-		if (ldns_get_rr_type_by_name(e->type) != type)
+		ldns_rr_type t = ldns_get_rr_type_by_name(e->type);
+		const struct fake_dns_entry *had = fake_dns_find(f, n->name, t);
+		if (!t || (had && had->status == DNSQ_TIMEOUT))
 			continue;
-		if (e->timeout) {
-			out->status = DNSQ_TIMEOUT;
-			break;
-		}
-		if (!l)
-			l = ldns_rr_list_new();
-		ldns_rr_list_push_rr(l, make_rr(e, type));
+		if (e->timeout)
+			fake_dns_set(f, n->name, t, DNSQ_TIMEOUT);
+		else
+			fake_dns_add_rr(f, n->name, make_rr(e, t));
 	}
-	if (out->status == DNSQ_TIMEOUT || !l) {
-		out->status = out->status == DNSQ_TIMEOUT ? DNSQ_TIMEOUT : DNSQ_NODATA;
-		ldns_rr_list_deep_free(l);
-		return;
-	}
-	z->lists = xgrow(z->lists, &z->lalloc, z->nlists + 1, sizeof(*z->lists));
-	z->lists[z->nlists++] = l;
-	out->status = DNSQ_ANSWER;
-	out->rrs = l;
 }
 
+/* The zone; a name missing from it whose first label is "error" times out. */
 static void zone_lookup(void *ctx, const char *name, ldns_rr_type type, struct dnsq_answer *out)
 {
-	lookup_in(ctx, name, type, out, 0);
-}
-
-static void answers_release(struct zone *z)
-{
-	for (size_t i = 0; i < z->nlists; i++)
-		ldns_rr_list_deep_free(z->lists[i]);
-	z->nlists = 0;
+	fake_dns_lookup(ctx, name, type, out);
+	if (out->status == DNSQ_NXDOMAIN && !strncasecmp(name, "error.", 6))
+		out->status = DNSQ_TIMEOUT;
 }
 
 /* ---- reading the YAML ---- */
@@ -301,22 +244,20 @@ static void copy_spf_to_txt(struct name *n)
 	n->n = w;
 }
 
-static void read_zone(yaml_document_t *doc, yaml_node_t *zd, struct zone *z)
+static void read_zone(yaml_document_t *doc, yaml_node_t *zd, struct fake_dns *z)
 {
-	memset(z, 0, sizeof(*z));
 	assert_non_null(zd);
 	for (yaml_node_pair_t *p = zd->data.mapping.pairs.start; p < zd->data.mapping.pairs.top;
 	     p++) {
 		yaml_node_t *k = yaml_document_get_node(doc, p->key);
 		yaml_node_t *list = yaml_document_get_node(doc, p->value);
-		z->names = xgrow(z->names, &z->alloc, z->n + 1, sizeof(*z->names));
-		struct name *n = &z->names[z->n++];
-		memset(n, 0, sizeof(*n));
-		n->name = lower_name(scalar(k), k->data.scalar.length);
+		struct name n = {xstrndup(scalar(k), k->data.scalar.length), NULL, 0, 0};
 		for (yaml_node_item_t *i = list->data.sequence.items.start;
 		     list->type == YAML_SEQUENCE_NODE && i < list->data.sequence.items.top; i++)
-			read_entry(doc, yaml_document_get_node(doc, *i), n);
-		copy_spf_to_txt(n);
+			read_entry(doc, yaml_document_get_node(doc, *i), &n);
+		copy_spf_to_txt(&n);
+		publish(z, &n);
+		name_release(&n);
 	}
 }
 
@@ -345,7 +286,7 @@ static int result_ok(yaml_document_t *doc, yaml_node_t *want, const char *got,
 	return ok;
 }
 
-static void run_one(yaml_document_t *doc, const char *name, yaml_node_t *t, struct zone *z,
+static void run_one(yaml_document_t *doc, const char *name, yaml_node_t *t, struct fake_dns *z,
                     struct tally *tally)
 {
 	const char *spec = scalar(get(doc, t, "spec")),
@@ -363,7 +304,6 @@ static void run_one(yaml_document_t *doc, const char *name, yaml_node_t *t, stru
 		spf_check_helo(&req, zone_lookup, z, &o);
 	else
 		spf_check_mailfrom(&req, zone_lookup, z, &o);
-	answers_release(z);
 	const char *got = spf_result_name(o.result);
 	const char *exp = o.explanation[0] ? o.explanation : "DEFAULT";
 	int ok = result_ok(doc, want, got, &expected);
@@ -386,14 +326,14 @@ static void run_document(yaml_document_t *doc, struct tally *tally)
 {
 	yaml_node_t *root = yaml_document_get_root_node(doc);
 	yaml_node_t *tests = get(doc, root, "tests");
-	struct zone z;
+	struct fake_dns z = {0};
 	assert_non_null(tests);
 	read_zone(doc, get(doc, root, "zonedata"), &z);
 	for (yaml_node_pair_t *p = tests->data.mapping.pairs.start;
 	     p < tests->data.mapping.pairs.top; p++)
 		run_one(doc, scalar(yaml_document_get_node(doc, p->key)),
 		        yaml_document_get_node(doc, p->value), &z, tally);
-	zone_release(&z);
+	fake_dns_release(&z);
 }
 
 /* The suite file, decompressed (caller frees). */

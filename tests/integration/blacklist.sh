@@ -69,27 +69,8 @@ zone dnsbl-1.uceprotect.net ''                  # lists nothing: dead
 zone multi.surbl.org '* A 127.0.0.1'            # "query blocked" for everything
 TIMEOUT_ZONE=dnsbl.dronebl.org                  # delegated to 192.0.2.99: silent
 
-{
-	nsd_server_conf "$NS"
-	for z in "${ZONES[@]}"; do printf 'zone:\n\tname: %s\n\tzonefile: "%s/%s.zone"\n' "$z" "$NS" "$z"; done
-} >"$NS/nsd.conf"
-
-{
-	unbound_server_conf "$NS"
-	printf '\tmodule-config: "iterator"\n'
-	for z in "${ZONES[@]}" "$TIMEOUT_ZONE"; do printf '\tlocal-zone: "%s." transparent\n' "$z"; done
-	for z in "${ZONES[@]}"; do printf 'stub-zone:\n\tname: "%s."\n\tstub-addr: 127.0.0.1@5353\n' "$z"; done
-	printf 'stub-zone:\n\tname: "%s."\n\tstub-addr: 192.0.2.99\n' "$TIMEOUT_ZONE"
-} >"$NS/unbound.conf"
-
-nsd-checkconf "$NS/nsd.conf" >"$T/cc" 2>&1 || fail "nsd.conf: $(head -c 300 "$T/cc")"
-unbound-checkconf "$NS/unbound.conf" >"$T/cc" 2>&1 || fail "unbound.conf: $(head -c 300 "$T/cc")"
-host_spawn ns nsd -d -c "$NS/nsd.conf" >/dev/null || fail "nsd did not start"
-host_spawn ns unbound -d -c "$NS/unbound.conf" >/dev/null || fail "unbound did not start"
-host_sh mx 'for i in $(seq 50); do
-	timeout 1 drill @192.0.2.53 A 2.0.0.127.bl.spamcop.net 2>/dev/null | grep -q "rcode: NOERROR" && exit 0
-	sleep 0.1
-done; exit 1' || { fail "the lab resolver does not answer: $(tail -5 "$NS/unbound.log" "$NS/nsd.log")"; done_tests; exit 1; }
+lab_dns_conf "$NS" "${ZONES[@]}" "$TIMEOUT_ZONE@192.0.2.99"
+lab_dns_start ns "$NS" || { fail "the lab DNS did not start"; done_tests; exit 1; }
 
 # bl NAME WANT-EXIT ARGS...: 'mailctl --json [$BL_CONFIG] blacklist ARGS' in mx; JSON in $T/NAME.json
 BL_CONFIG=()

@@ -51,29 +51,14 @@ zones() { # LISTED(0/1)
 		} >"$NS/$z.zone"
 	done
 }
-{
-	nsd_server_conf "$NS"
-	for z in zen.spamhaus.org dbl.spamhaus.org; do printf 'zone:\n\tname: %s\n\tzonefile: "%s/%s.zone"\n' "$z" "$NS" "$z"; done
-} >"$NS/nsd.conf"
-{
-	unbound_server_conf "$NS"
-	printf '\tmodule-config: "iterator"\n\tcache-max-ttl: 0\n\tcache-max-negative-ttl: 0\n'
-	for z in zen.spamhaus.org dbl.spamhaus.org; do
-		printf '\tlocal-zone: "%s." transparent\n' "$z"
-	done
-	for z in zen.spamhaus.org dbl.spamhaus.org; do printf 'stub-zone:\n\tname: "%s."\n\tstub-addr: 127.0.0.1@5353\n' "$z"; done
-} >"$NS/unbound.conf"
-DNS_PIDS=
+lab_dns_conf "$NS" -u 'cache-max-ttl: 0' -u 'cache-max-negative-ttl: 0' zen.spamhaus.org dbl.spamhaus.org
 serve() { # LISTED
-	local p
-	for p in $DNS_PIDS; do kill "$p" 2>/dev/null; done
-	for p in $DNS_PIDS; do for _ in $(seq 50); do [ -d "/proc/$p" ] || break; sleep 0.1; done; done
+	lab_dns_stop
 	zones "$1"
-	DNS_PIDS="$(host_spawn ns nsd -d -c "$NS/nsd.conf") $(host_spawn ns unbound -d -c "$NS/unbound.conf")"
+	lab_dns_start ns "$NS" || fail "the lab DNS did not start"
 	answers() { host_exec mx drill @192.0.2.53 A 2.0.0.127.zen.spamhaus.org 2>/dev/null | grep -q 127.0.0.2; }
 	wait_for 10 answers || fail "the lab DNS does not answer: $(tail -3 "$NS/nsd.log" "$NS/unbound.log")"
 }
-expect 0 "nsd.conf valid" -- nsd-checkconf "$NS/nsd.conf"
 serve 0
 
 # ---- mx as install.sh and setup leave it, with its public address ----

@@ -81,51 +81,14 @@ zone_line() {
 	mc --json dkim show example.org --selector "$1" | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["zone"])'
 }
 
-{
-	nsd_server_conf "$NS"
-	printf 'zone:\n\tname: example.org\n\tzonefile: "%s/example.org.zone"\n' "$NS"
-} >"$NS/nsd.conf"
-{
-	unbound_server_conf "$NS"
-	cat <<EOF
-	module-config: "iterator"
-	local-zone: "example.org." transparent
-stub-zone:
-	name: "example.org."
-	stub-addr: 127.0.0.1@5353
-EOF
-} >"$NS/unbound.conf"
-
-NSD_PID=
-UNBOUND_PID=
-stop_dns() {
-	local p
-	for p in $NSD_PID $UNBOUND_PID; do
-		kill "$p" 2>/dev/null
-		for _ in $(seq 50); do [ -d "/proc/$p" ] || break; sleep 0.1; done
-	done
-	NSD_PID= UNBOUND_PID=
-}
-
-# wait_dns WHERE ADDR PORT: until ADDR answers SOA example.org, 5 s at most
-wait_dns() {
-	host_sh "$1" 'for i in $(seq 50); do
-		timeout 1 drill -p "$2" @"$1" SOA example.org 2>/dev/null | grep -q "rcode: NOERROR" && exit 0
-		sleep 0.1
-	done; exit 1' wait "$2" "$3"
-}
+lab_dns_conf "$NS" example.org
 
 # serve ZONEFILE: (re)start nsd with it and unbound with a cold cache, as
 # a provider's DNS would serve the zone once the old answers expired.
 serve() {
-	stop_dns
+	lab_dns_stop
 	cp "$1" "$NS/example.org.zone"
-	nsd-checkconf "$NS/nsd.conf" >"$T/checkconf" 2>&1 || { fail "nsd.conf: $(head -c 300 "$T/checkconf")"; return 1; }
-	NSD_PID=$(host_spawn ns nsd -d -c "$NS/nsd.conf") || { fail "nsd did not start"; return 1; }
-	wait_dns ns 127.0.0.1 5353 || { fail "nsd does not answer: $(tail -5 "$NS/nsd.log")"; return 1; }
-	unbound-checkconf "$NS/unbound.conf" >"$T/checkconf" 2>&1 || { fail "unbound.conf: $(head -c 300 "$T/checkconf")"; return 1; }
-	UNBOUND_PID=$(host_spawn ns unbound -d -c "$NS/unbound.conf") || { fail "unbound did not start"; return 1; }
-	wait_dns mx "$RESOLVER" 53 || { fail "unbound does not answer: $(tail -5 "$NS/unbound.log")"; return 1; }
+	lab_dns_start ns "$NS" || { fail "the lab DNS did not start"; return 1; }
 }
 
 # rotate NAME WANT-EXIT [ARGS...]: 'mailctl --json dkim rotate example.org'
@@ -273,5 +236,5 @@ serve "$T/final.zone"
 rotate next_start 0
 jcheck "the next rotation starts" "$T/next_start.json" 'all(r["action"] == "started" for r in d) and len(d) == 4'
 
-stop_dns
+lab_dns_stop
 done_tests

@@ -71,85 +71,18 @@ write_reverse() { # PTR-TARGET-FOR-IPV4
 	} >"$NS/rev6.zone"
 }
 
-{
-nsd_server_conf "$NS"
-cat <<EOF
-zone:
-	name: example.org
-	zonefile: "$NS/example.org.zone"
-zone:
-	name: 2.0.192.in-addr.arpa
-	zonefile: "$NS/rev4.zone"
-zone:
-	name: 8.b.d.0.1.0.0.2.ip6.arpa
-	zonefile: "$NS/rev6.zone"
-EOF
-} >"$NS/nsd.conf"
-
-# unbound.conf, with a trust anchor file when one is given.
-write_unbound() { # [ANCHOR]
-	{
-	unbound_server_conf "$NS"
-	cat <<EOF
-	# answers over 512 bytes are truncated over UDP: the client must retry over TCP
-	max-udp-size: 512
-	module-config: "validator iterator"
-	local-zone: "example.org." transparent
-	local-zone: "2.0.192.in-addr.arpa." transparent
-	local-zone: "8.b.d.0.1.0.0.2.ip6.arpa." transparent
-${1:+	trust-anchor-file: \"$1\"}
-stub-zone:
-	name: "example.org."
-	stub-addr: 127.0.0.1@5353
-stub-zone:
-	name: "2.0.192.in-addr.arpa."
-	stub-addr: 127.0.0.1@5353
-stub-zone:
-	name: "8.b.d.0.1.0.0.2.ip6.arpa."
-	stub-addr: 127.0.0.1@5353
-EOF
-	} >"$NS/unbound.conf"
-}
-
-NSD_PID=
-UNBOUND_PID=
-
-stop_dns() {
-	local p
-	for p in $NSD_PID $UNBOUND_PID; do
-		kill "$p" 2>/dev/null
-		for _ in $(seq 50); do [ -d "/proc/$p" ] || break; sleep 0.1; done
-	done
-	NSD_PID= UNBOUND_PID=
-}
-
-# wait_dns WHERE ADDR PORT [RCODE]: until ADDR answers SOA example.org with
-# RCODE (default NOERROR; "" for any), 5 s at most
-wait_dns() {
-	host_sh "$1" 'for i in $(seq 50); do
-		timeout 1 drill -p "$2" @"$1" SOA example.org 2>/dev/null | grep -q "rcode: $3" && exit 0
-		sleep 0.1
-	done; exit 1' wait "$2" "$3" "${4-NOERROR}"
-}
-
 # serve ZONEFILE [ANCHOR]: (re)start nsd with example.org from ZONEFILE and
 # the reverse zones, and unbound with a cold cache (and that trust anchor).
+# Answers over 512 bytes are truncated over UDP: the client must retry
+# over TCP.
 serve() {
-	stop_dns
+	local anchor=()
+	[ -z "${2:-}" ] || anchor=(-u "trust-anchor-file: \"$2\"")
+	lab_dns_stop
 	cp "$1" "$NS/example.org.zone"
-	write_unbound "${2:-}"
-	if ! nsd-checkconf "$NS/nsd.conf" >"$T/checkconf" 2>&1; then
-		fail "nsd.conf: $(head -c 300 "$T/checkconf")"
-		return 1
-	fi
-	NSD_PID=$(host_spawn ns nsd -d -c "$NS/nsd.conf") || { fail "nsd did not start"; return 1; }
-	wait_dns ns 127.0.0.1 5353 || { fail "nsd does not answer: $(tail -5 "$NS/nsd.log")"; return 1; }
-	if ! unbound-checkconf "$NS/unbound.conf" >"$T/checkconf" 2>&1; then
-		fail "unbound.conf: $(head -c 300 "$T/checkconf")"
-		return 1
-	fi
-	UNBOUND_PID=$(host_spawn ns unbound -d -c "$NS/unbound.conf") || { fail "unbound did not start"; return 1; }
-	wait_dns mx "$RESOLVER" 53 "" || { fail "unbound does not answer: $(tail -5 "$NS/unbound.log")"; return 1; }
+	lab_dns_conf "$NS" -u 'max-udp-size: 512' -u 'module-config: "validator iterator"' "${anchor[@]}" \
+		example.org 2.0.192.in-addr.arpa=rev4.zone 8.b.d.0.1.0.0.2.ip6.arpa=rev6.zone
+	lab_dns_start ns "$NS" || { fail "the lab DNS did not start"; return 1; }
 }
 
 # ---- checks ----
@@ -386,5 +319,5 @@ assert sum(r["name"] == "mail.example.org." and r["type"] == "A" for r in rows) 
 PY
 if grep -q '"missing"' "$T/all.json"; then fail "all domains: a refused query reported as missing"; else pass; fi
 
-stop_dns
+lab_dns_stop
 done_tests

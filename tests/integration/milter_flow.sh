@@ -91,20 +91,8 @@ done
 # example.com publishes p=reject for this test.
 sed -i 's/p=quarantine/p=reject/; s/p=none/p=reject/' "$NS/example.com.zone"
 grep -q 'v=DMARC1; p=reject' "$NS/example.com.zone" && pass || fail "no p=reject for example.com: $(grep DMARC1 "$NS/example.com.zone")"
-{
-	nsd_server_conf "$NS"
-	for d in example.com example.net; do printf 'zone:\n\tname: %s\n\tzonefile: "%s/%s.zone"\n' "$d" "$NS" "$d"; done
-} >"$NS/nsd.conf"
-{
-	unbound_server_conf "$NS"
-	printf '\tmodule-config: "iterator"\n'
-	for d in example.com example.net; do printf '\tlocal-zone: "%s." transparent\n' "$d"; done
-	for d in example.com example.net; do printf 'stub-zone:\n\tname: "%s."\n\tstub-addr: 127.0.0.1@5353\n' "$d"; done
-} >"$NS/unbound.conf"
-expect 0 "nsd.conf valid" -- nsd-checkconf "$NS/nsd.conf"
-expect 0 "unbound.conf valid" -- unbound-checkconf "$NS/unbound.conf"
-host_spawn ns nsd -d -c "$NS/nsd.conf" >/dev/null || fail "nsd did not start"
-host_spawn ns unbound -d -c "$NS/unbound.conf" >/dev/null || fail "unbound did not start"
+lab_dns_conf "$NS" example.com example.net
+lab_dns_start ns "$NS" && pass || fail "the lab DNS did not start"
 dns_ready() { host_exec a drill @192.0.2.53 MX example.net 2>/dev/null | grep -q 'mail.example.net'; }
 wait_for 10 dns_ready && pass || fail "the lab DNS does not answer: $(tail -5 "$NS/nsd.log" "$NS/unbound.log")"
 

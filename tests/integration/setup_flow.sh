@@ -3,9 +3,9 @@
 # provision/install.sh runs them: host 'mx' (mail.example.org, 192.0.2.10)
 # has no /etc/mailctl/mailctl.yaml; 'mailctl setup' with no arguments
 # derives everything from the host name and writes the configuration;
-# 'mailctl service start' (no systemd in a lab host) loads the firewall,
-# starts Dovecot, mailctld, Postfix, then nginx; a message from 'out'
-# (192.0.2.20) to the admin over port 25 lands in the admin's Maildir;
+# 'mailctl service start' (no systemd in a lab host) starts Dovecot,
+# mailctld, Postfix and nginx, then loads the firewall; a message from
+# 'out' (192.0.2.20) to the admin over port 25 lands in the admin's Maildir;
 # nginx serves the MTA-STS policy over https and an ACME token over http
 # to 'out'; the firewall drops a port not in its list; 'service status'
 # exits 0; a second setup changes nothing; 'service stop' stops the

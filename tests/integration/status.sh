@@ -91,38 +91,13 @@ write_zones() {
 		[ -n "${2:-}" ] && printf '10.2.0.192 A 127.0.0.2\n10.2.0.192 TXT "listed in the lab list"\n'; } >"$NS/bl.lab.example.zone"
 	{ soa dbl.lab.example.; printf 'dbltest.com A 127.0.1.2\n'; } >"$NS/dbl.lab.example.zone"
 }
-ZONES=(example.org example.net 2.0.192.in-addr.arpa 8.b.d.0.1.0.0.2.ip6.arpa bl.lab.example dbl.lab.example)
-zfile() { case $1 in 2.0.192.in-addr.arpa) echo rev4 ;; 8.b.d.*) echo rev6 ;; *) echo "$1" ;; esac; }
-{
-	nsd_server_conf "$NS"
-	for z in "${ZONES[@]}"; do printf 'zone:\n\tname: %s\n\tzonefile: "%s/%s.zone"\n' "$z" "$NS" "$(zfile "$z")"; done
-} >"$NS/nsd.conf"
-{
-	unbound_server_conf "$NS"
-	printf '\tmodule-config: "iterator"\n'
-	for z in "${ZONES[@]}"; do printf '\tlocal-zone: "%s." transparent\n' "$z"; done
-	for z in "${ZONES[@]}"; do printf 'stub-zone:\n\tname: "%s."\n\tstub-addr: 127.0.0.1@5353\n' "$z"; done
-} >"$NS/unbound.conf"
-expect 0 "nsd.conf valid" -- nsd-checkconf "$NS/nsd.conf"
-expect 0 "unbound.conf valid" -- unbound-checkconf "$NS/unbound.conf"
-
-NSD_PID='' UNBOUND_PID=''
+lab_dns_conf "$NS" example.org example.net 2.0.192.in-addr.arpa=rev4.zone 8.b.d.0.1.0.0.2.ip6.arpa=rev6.zone \
+	bl.lab.example dbl.lab.example
 # serve [write_zones ARGS]: (re)start nsd and unbound (a cold cache)
 serve() {
-	local p
-	for p in $NSD_PID $UNBOUND_PID; do
-		kill "$p" 2>/dev/null
-		for _ in $(seq 50); do [ -d "/proc/$p" ] || break; sleep 0.1; done
-	done
+	lab_dns_stop
 	write_zones "$@"
-	NSD_PID=$(host_spawn ns nsd -d -c "$NS/nsd.conf") || { fail "nsd did not start"; return 1; }
-	UNBOUND_PID=$(host_spawn ns unbound -d -c "$NS/unbound.conf") || { fail "unbound did not start"; return 1; }
-	# shellcheck disable=SC2016
-	host_sh mx 'for i in $(seq 50); do
-		timeout 1 drill @192.0.2.53 SOA dbl.lab.example 2>/dev/null | grep -q "rcode: NOERROR" &&
-			timeout 1 drill @192.0.2.53 SOA example.org 2>/dev/null | grep -q "rcode: NOERROR" && exit 0
-		sleep 0.1
-	done; exit 1' || { fail "the lab DNS does not answer: $(tail -3 "$NS/nsd.log" "$NS/unbound.log")"; return 1; }
+	lab_dns_start ns "$NS" || { fail "the lab DNS did not start"; return 1; }
 }
 serve
 

@@ -133,11 +133,11 @@ wait_for 10 listed && pass || fail "the resolver in mx does not answer: $(tail -
 # Someone else's table, which no firewall load may remove.
 expect 0 "a table of someone else's in mx" -- host_exec mx nft add table inet lab_other
 expect 0 "service start in mx" -- mxctl service start
-for s in firewall dovecot mailctld postfix nginx; do
+for s in dovecot mailctld postfix nginx firewall; do
 	grep -qE "^$s +running" "$T/out" && pass || fail "$s not running after start: $(cat "$T/out")"
 done
 expect 0 "service status" -- mxctl --json service status
-python3 -c 'import json,sys; d=json.load(sys.stdin); assert [r["service"] for r in d] == ["firewall", "dovecot", "mailctld", "postfix", "nginx"] and all(r["state"] == "running" for r in d)' \
+python3 -c 'import json,sys; d=json.load(sys.stdin); assert [r["service"] for r in d] == ["dovecot", "mailctld", "postfix", "nginx", "firewall"] and all(r["state"] == "running" for r in d)' \
 	<"$T/out" && pass || fail "status: $(cat "$T/out")"
 expect 0 "port 443 of mx reachable from out" -- host_wait_port out 192.0.2.10 443 10
 

@@ -1,8 +1,8 @@
 /*
  * dkim_fixture.h - what the DKIM message tests share (included once, by
  * a test program, after cmocka.h): keys made at setup (RSA 2048 and
- * Ed25519, by lib/dkim.c) with their key records, a fake DNS zone served
- * through a dnsq_lookup_fn, messages fed to struct dkim_msg in chunks of
+ * Ed25519, by lib/dkim.c) with their key records in a fake DNS zone
+ * (fake_dns.h), messages fed to struct dkim_msg in chunks of
  * any size, and a signer written independently of lib/dkim_sign.c (it
  * shares only the canonicalization primitives) for signatures ours never
  * makes: simple canonicalization, l=, x=, rsa-sha1, weak keys.
@@ -26,6 +26,8 @@
 #include "dkim_msg.h"
 #include "strbuf.h"
 #include "xalloc.h"
+
+#include "fake_dns.h"
 
 #define FIXTURE static __attribute__((unused))
 
@@ -151,98 +153,38 @@ FIXTURE char *read_golden(const char *name)
 
 /* ---- a fake DNS ---- */
 
-struct zone {
-	struct {
-		const char *name;
-		enum dnsq_status status;
-		const char *txt[3];
-	} e[8];
-	size_t n;
-	ldns_rr_list *lists[64];
-	size_t nlists;
-};
-
-FIXTURE void zone_add(struct zone *z, const char *name, enum dnsq_status status, const char *txt1,
-                      const char *txt2)
-{
-	z->e[z->n].name = name;
-	z->e[z->n].status = status;
-	z->e[z->n].txt[0] = txt1;
-	z->e[z->n].txt[1] = txt2;
-	z->n++;
-}
-
-/* A TXT record of 'text' split into 255-byte character-strings. */
-FIXTURE ldns_rr *txt_rr(const char *name, const char *text)
-{
-	ldns_rr *rr = ldns_rr_new();
-	size_t len = strlen(text), off = 0;
-	ldns_rr_set_type(rr, LDNS_RR_TYPE_TXT);
-	ldns_rr_set_owner(rr, ldns_dname_new_frm_str(name));
-	do {
-		uint8_t buf[256];
-		size_t n = len - off > 255 ? 255 : len - off;
-		buf[0] = (uint8_t)n;
-		memcpy(buf + 1, text + off, n);
-		ldns_rr_push_rdf(rr, ldns_rdf_new_frm_data(LDNS_RDF_TYPE_STR, n + 1, buf));
-		off += n;
-	} while (off < len);
-	return rr;
-}
-
-FIXTURE void zone_lookup(void *ctx, const char *name, ldns_rr_type type, struct dnsq_answer *out)
-{
-	struct zone *z = ctx;
-	memset(out, 0, sizeof(*out));
-	out->status = DNSQ_NXDOMAIN;
-	assert_int_equal(type, LDNS_RR_TYPE_TXT);
-	for (size_t i = 0; i < z->n; i++) {
-		if (strcasecmp(z->e[i].name, name) != 0)
-			continue;
-		out->status = z->e[i].status;
-		if (out->status != DNSQ_ANSWER)
-			return;
-		ldns_rr_list *l = ldns_rr_list_new();
-		for (size_t j = 0; j < 3 && z->e[i].txt[j]; j++)
-			ldns_rr_list_push_rr(l, txt_rr(name, z->e[i].txt[j]));
-		assert_true(z->nlists < 64);
-		z->lists[z->nlists++] = l;
-		out->rrs = l;
-		return;
+/* A zone for key records: DKIM asks for nothing but TXT. */
+#define KEY_ZONE                                                                                   \
+	{                                                                                          \
+		.only = LDNS_RR_TYPE_TXT                                                           \
 	}
-}
 
-FIXTURE void zone_release(struct zone *z)
+FIXTURE void std_zone(struct fake_dns *z)
 {
-	for (size_t i = 0; i < z->nlists; i++)
-		ldns_rr_list_deep_free(z->lists[i]);
-	z->nlists = 0;
-}
-
-FIXTURE void std_zone(struct zone *z)
-{
-	memset(z, 0, sizeof(*z));
-	zone_add(z, "rsa._domainkey.example.com", DNSQ_ANSWER, rsa_record, NULL);
-	zone_add(z, "ed._domainkey.example.com", DNSQ_ANSWER, ed_record, NULL);
+	*z = (struct fake_dns)KEY_ZONE;
+	fake_dns_txt(z, "rsa._domainkey.example.com", rsa_record);
+	fake_dns_txt(z, "ed._domainkey.example.com", ed_record);
 }
 
 /* Verify 'text' against 'z' (the standard zone when NULL). */
-FIXTURE size_t verify(const char *text, struct zone *z, size_t chunk, time_t now,
+FIXTURE size_t verify(const char *text, struct fake_dns *z, size_t chunk, time_t now,
                       struct dkim_verdict **v)
 {
-	struct zone std;
+	struct fake_dns std;
 	struct dkim_msg *m = feed(text, chunk, 0);
 	size_t n;
 	if (!z)
-		std_zone(z = &std);
-	n = dkim_msg_verify(m, zone_lookup, z, now, v);
-	zone_release(z);
+		std_zone(&std);
+	n = dkim_msg_verify(m, fake_dns_lookup, z ? z : &std, now, v);
+	if (!z)
+		fake_dns_release(&std);
 	dkim_msg_free(m);
 	return n;
 }
 
 /* The one verdict of 'text' is 'result' with 'why'. */
-FIXTURE void expect_one(const char *text, struct zone *z, enum dkim_result result, const char *why)
+FIXTURE void expect_one(const char *text, struct fake_dns *z, enum dkim_result result,
+                        const char *why)
 {
 	struct dkim_verdict *v;
 	assert_int_equal(verify(text, z, 0, NOW, &v), 1);

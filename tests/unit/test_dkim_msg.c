@@ -20,20 +20,21 @@ static const char rfc_rsa_record[] =
     "Ip3G+2kryOTIKT+l/K4w3QIDAQAB";
 static const char rfc_ed_seed[] = "nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A=";
 
-static void rfc_zone(struct zone *z)
+static void rfc_zone(struct fake_dns *z)
 {
-	memset(z, 0, sizeof(*z));
-	zone_add(z, "brisbane._domainkey.football.example.com", DNSQ_ANSWER, rfc_ed_record, NULL);
-	zone_add(z, "test._domainkey.football.example.com", DNSQ_ANSWER, rfc_rsa_record, NULL);
+	*z = (struct fake_dns)KEY_ZONE;
+	fake_dns_txt(z, "brisbane._domainkey.football.example.com", rfc_ed_record);
+	fake_dns_txt(z, "test._domainkey.football.example.com", rfc_rsa_record);
 }
 
 /* 'text' has 'n' signatures, all of which verify with the RFC's keys. */
 static void expect_rfc_pass(const char *text, size_t chunk, size_t n)
 {
-	struct zone z;
+	struct fake_dns z;
 	struct dkim_verdict *v;
 	rfc_zone(&z);
 	assert_int_equal(verify(text, &z, chunk, NOW, &v), n);
+	fake_dns_release(&z);
 	for (size_t i = 0; i < n; i++) {
 		assert_string_equal(v[i].why, "");
 		assert_string_equal(dkim_result_name(v[i].result), "pass");
@@ -43,10 +44,11 @@ static void expect_rfc_pass(const char *text, size_t chunk, size_t n)
 
 static void expect_rfc_fail(const char *text, const char *why)
 {
-	struct zone z;
+	struct fake_dns z;
 	struct dkim_verdict *v;
 	rfc_zone(&z);
 	assert_int_equal(verify(text, &z, 0, NOW, &v), 2);
+	fake_dns_release(&z);
 	for (size_t i = 0; i < 2; i++) {
 		assert_string_equal(dkim_result_name(v[i].result), "fail");
 		assert_string_equal(v[i].why, why);
@@ -57,11 +59,12 @@ static void expect_rfc_fail(const char *text, const char *why)
 static void test_rfc8463_verify(void **state)
 {
 	char *eml = read_golden("rfc8463.eml"), *crlf = to_crlf(eml), *t;
-	struct zone z;
+	struct fake_dns z;
 	struct dkim_verdict *v;
 	(void)state;
 	rfc_zone(&z);
 	assert_int_equal(verify(eml, &z, 0, NOW, &v), 2);
+	fake_dns_release(&z);
 	assert_int_equal(v[0].result, DKIM_PASS);
 	assert_string_equal(v[0].domain, "football.example.com");
 	assert_string_equal(v[0].selector, "brisbane");

@@ -171,17 +171,17 @@ static void test_signature_verdicts(void **state)
 }
 
 /* A zone serving 'record' at rsa, the rsa key appended when 'key'. */
-static void one_key(struct zone *z, char *buf, size_t size, const char *record, int key)
+static void one_key(struct fake_dns *z, char *buf, size_t size, const char *record, int key)
 {
 	snprintf(buf, size, "%s%s", record, key ? strstr(rsa_record, "p=") + 2 : "");
-	memset(z, 0, sizeof(*z));
-	zone_add(z, "rsa._domainkey.example.com", DNSQ_ANSWER, buf, NULL);
+	fake_dns_release(z);
+	fake_dns_txt(z, "rsa._domainkey.example.com", buf);
 }
 
 static void test_key_verdicts(void **state)
 {
 	char *ours = sign_text(plain, rsa_key), *sub, buf[1024];
-	struct zone z;
+	struct fake_dns z = KEY_ZONE;
 	struct dkim_verdict *v;
 	(void)state;
 	sub = crafted(plain, TAGS "; i=@mail.example.com", "relaxed/relaxed", -1, rsa_pkey);
@@ -203,6 +203,7 @@ static void test_key_verdicts(void **state)
 	assert_int_equal(verify(ours, &z, 0, NOW, &v), 1);
 	assert_true(v[0].result == DKIM_PASS && v[0].testing == 1);
 	free(v);
+	fake_dns_release(&z);
 	free(sub);
 	free(ours);
 }
@@ -212,16 +213,16 @@ static void test_weak_key(void **state)
 	EVP_PKEY *weak = EVP_RSA_gen(512);
 	unsigned char *der = NULL;
 	int len;
-	struct zone z;
+	struct fake_dns z = KEY_ZONE;
 	struct dkim_verdict *v;
 	(void)state;
 	assert_non_null(weak);
 	assert_true((len = i2d_PUBKEY(weak, &der)) > 0);
 	char *p = b64(der, (size_t)len), *record = xasprintf("v=DKIM1; p=%s", p);
-	memset(&z, 0, sizeof(z));
-	zone_add(&z, "rsa._domainkey.example.com", DNSQ_ANSWER, record, NULL);
+	fake_dns_txt(&z, "rsa._domainkey.example.com", record);
 	char *t = crafted(plain, TAGS, "relaxed/relaxed", -1, weak);
 	assert_int_equal(verify(t, &z, 0, NOW, &v), 1);
+	fake_dns_release(&z);
 	assert_int_equal(v[0].result, DKIM_FAIL);
 	assert_string_equal(v[0].why, "rsa key of 512 bits is too short (RFC 8301)");
 	assert_int_equal(v[0].key_bits, 512);
@@ -246,22 +247,23 @@ static void test_dns_verdicts(void **state)
 	    {DNSQ_PENDING, DKIM_TEMPERROR, "key lookup did not finish"},
 	};
 	char *t = sign_text(plain, rsa_key);
-	struct zone z;
+	struct fake_dns z = KEY_ZONE;
 	(void)state;
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
-		memset(&z, 0, sizeof(z));
-		zone_add(&z, "rsa._domainkey.example.com", c[i].status, NULL, NULL);
+		fake_dns_set(&z, "rsa._domainkey.example.com", LDNS_RR_TYPE_TXT, c[i].status);
 		expect_one(t, &z, c[i].result, c[i].why);
+		fake_dns_release(&z);
 	}
-	memset(&z, 0, sizeof(z)); /* no such name at all */
-	expect_one(t, &z, DKIM_PERMERROR, "no key for signature");
+	expect_one(t, &z, DKIM_PERMERROR, "no key for signature"); /* no such name at all */
 	/* several records: the first that parses */
-	memset(&z, 0, sizeof(z));
-	zone_add(&z, "rsa._domainkey.example.com", DNSQ_ANSWER, "v=spf1 -all", rsa_record);
+	fake_dns_txt(&z, "rsa._domainkey.example.com", "v=spf1 -all");
+	fake_dns_txt(&z, "rsa._domainkey.example.com", rsa_record);
 	expect_one(t, &z, DKIM_PASS, "");
-	memset(&z, 0, sizeof(z));
-	zone_add(&z, "rsa._domainkey.example.com", DNSQ_ANSWER, "v=spf1 -all", "k=dsa; p=AAAA");
+	fake_dns_release(&z);
+	fake_dns_txt(&z, "rsa._domainkey.example.com", "v=spf1 -all");
+	fake_dns_txt(&z, "rsa._domainkey.example.com", "k=dsa; p=AAAA");
 	expect_one(t, &z, DKIM_PERMERROR, "bad key record: v= is not DKIM1, or not first");
+	fake_dns_release(&z);
 	free(t);
 }
 

@@ -25,114 +25,42 @@
 #include "strbuf.h"
 #include "xalloc.h"
 
+#include "fake_dns.h"
 #include "instance.h"
 
 #define DAY 86400
 
 /* ---- a fake DNS: TXT answers by selector of example.org ---- */
 
-struct answer {
-	char *name;
-	enum dnsq_status status; /* DNSQ_ANSWER when txt[0] is set */
-	char *txt[3];
-};
-
-static struct {
-	struct answer v[8];
-	size_t n;
-	ldns_rr_list *lists[64];
-	size_t nlists;
-	int asked;
-	void (*hook)(void); /* runs inside a lookup */
-} dns;
+static struct fake_dns dns = {.only = LDNS_RR_TYPE_TXT};
+static void (*dns_hook)(void); /* runs inside a lookup */
 
 static void dns_reset(void)
 {
-	for (size_t i = 0; i < dns.n; i++) {
-		free(dns.v[i].name);
-		for (size_t j = 0; j < 3; j++)
-			free(dns.v[i].txt[j]);
-	}
-	for (size_t i = 0; i < dns.nlists; i++)
-		ldns_rr_list_deep_free(dns.lists[i]);
-	memset(&dns, 0, sizeof(dns));
+	fake_dns_release(&dns);
+	dns_hook = NULL;
 }
 
 /* What DNS answers for SELECTOR._domainkey.example.org: 'status', or
- * TXT records (up to three, NULL-terminated) when it is DNSQ_ANSWER. */
+ * TXT records (NULL-terminated) when it is DNSQ_ANSWER. */
 static void dns_set(const char *selector, enum dnsq_status status, ...)
 {
 	va_list ap;
 	char *name = xasprintf("%s._domainkey.example.org.", selector);
-	struct answer *a = NULL;
-	for (size_t i = 0; i < dns.n; i++)
-		if (!strcmp(dns.v[i].name, name))
-			a = &dns.v[i];
-	if (a) {
-		free(name);
-		for (size_t j = 0; j < 3; j++) {
-			free(a->txt[j]);
-			a->txt[j] = NULL;
-		}
-	} else {
-		assert_true(dns.n < 8);
-		a = &dns.v[dns.n++];
-		a->name = name;
-	}
-	a->status = status;
+	fake_dns_set(&dns, name, LDNS_RR_TYPE_TXT, status);
 	va_start(ap, status);
-	for (size_t j = 0; status == DNSQ_ANSWER && j < 3; j++) {
-		const char *t = va_arg(ap, const char *);
-		if (!t)
-			break;
-		a->txt[j] = xstrdup(t);
-	}
+	for (const char *t; status == DNSQ_ANSWER && (t = va_arg(ap, const char *));)
+		fake_dns_txt(&dns, name, t);
 	va_end(ap);
-}
-
-/* A TXT record's presentation form: the text in quoted strings of at
- * most 200 bytes, as a zone file splits a long key. */
-static char *txt_rr(const char *name, const char *text)
-{
-	struct strbuf sb = STRBUF_INIT;
-	strbuf_addf(&sb, "%s 300 IN TXT", name);
-	for (size_t off = 0, len = strlen(text); off < len || off == 0; off += 200) {
-		strbuf_addf(&sb, " \"%.200s\"", text + off);
-		if (len == 0)
-			break;
-	}
-	return strbuf_detach(&sb);
+	free(name);
 }
 
 static void fake_lookup(void *unused, const char *name, ldns_rr_type type, struct dnsq_answer *out)
 {
 	(void)unused;
-	dns.asked++;
-	memset(out, 0, sizeof(*out));
-	assert_int_equal(type, LDNS_RR_TYPE_TXT);
-	if (dns.hook)
-		dns.hook();
-	out->status = DNSQ_NXDOMAIN;
-	for (size_t i = 0; i < dns.n; i++) {
-		if (strcasecmp(dns.v[i].name, name) != 0)
-			continue;
-		out->status = dns.v[i].status;
-		if (out->status != DNSQ_ANSWER)
-			return;
-		ldns_rr_list *l = ldns_rr_list_new();
-		for (size_t j = 0; j < 3 && dns.v[i].txt[j]; j++) {
-			ldns_rr *rr = NULL;
-			char *line = txt_rr(name, dns.v[i].txt[j]);
-			assert_int_equal(ldns_rr_new_frm_str(&rr, line, 0, NULL, NULL),
-			                 LDNS_STATUS_OK);
-			ldns_rr_list_push_rr(l, rr);
-			free(line);
-		}
-		assert_true(dns.nlists < 64);
-		dns.lists[dns.nlists++] = l;
-		out->rrs = l;
-		return;
-	}
+	if (dns_hook)
+		dns_hook();
+	fake_dns_lookup(&dns, name, type, out);
 }
 
 /* ---- the instance ---- */
@@ -651,7 +579,7 @@ static void test_changed_meanwhile(void **state)
 	domain_with_keys("example.org", "rsa", NULL);
 	start(t0, &old, &new, &value);
 	dns_set(new, DNSQ_ANSWER, value, NULL);
-	dns.hook = retire_behind_our_back;
+	dns_hook = retire_behind_our_back;
 	long long audits = rotate_audits();
 	assert_int_equal(dkim_rotate_step(&ctx, "example.org", t0, fake_lookup, NULL, 1, &r, &err),
 	                 -1);

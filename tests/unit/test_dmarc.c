@@ -48,6 +48,8 @@ static void test_record_valid(void **state)
 	assert_int_equal(d.aspf, 's');
 	assert_int_equal(d.pct, 0);
 	assert_string_equal(d.ruf, "mailto:a@x.example,mailto:b@y.example");
+	assert_int_equal(dmarc_record_parse(" v = DMARC1 ;p=reject; pct=50", &d), 0);
+	assert_int_equal(d.pct, 50);
 
 	/* empty parts are allowed anywhere after v= */
 	assert_int_equal(dmarc_record_parse("v=DMARC1;; p=none ;  ;", &d), 0);

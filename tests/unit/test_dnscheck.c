@@ -1,8 +1,8 @@
 /* Unit tests for the pure parts of the DNS check: SPF lookup counting and
  * check_host() over a fake zone (a table the lookup callback answers
- * from), DMARC parsing, expected-versus-found record comparison, and the
- * resolver address forms. The live check runs against real servers in
- * tests/integration/dns_check.sh. */
+ * from), expected-versus-found record comparison, and the resolver
+ * address forms. The DMARC record parser is tested in test_dmarc.c; the
+ * live check runs against real servers in tests/integration/dns_check.sh. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -20,75 +20,11 @@
 #include "dnsq.h"
 #include "xalloc.h"
 
+#include "fake_dns.h"
+
 /* ---- a fake zone ---- */
 
-/* One answer: the records as zone lines, or a status without records. */
-struct fake_rr {
-	const char *name; /* absolute */
-	const char *type;
-	enum dnsq_status status; /* DNSQ_ANSWER when 'rr' is set */
-	const char *rr[4];
-};
-
-struct fake {
-	const struct fake_rr *zone;
-	size_t n;
-	ldns_rr_list *lists[64]; /* built answers, freed at the end */
-	size_t nlists;
-	int asked;           /* lookups made */
-	int unknown_pending; /* names not in the zone: PENDING (1) or NXDOMAIN (0) */
-};
-
-static void fake_lookup(void *ctx, const char *name, ldns_rr_type type, struct dnsq_answer *out)
-{
-	struct fake *f = ctx;
-	f->asked++;
-	memset(out, 0, sizeof(*out));
-	for (size_t i = 0; i < f->n; i++) {
-		const struct fake_rr *z = &f->zone[i];
-		if (strcasecmp(z->name, name) || ldns_get_rr_type_by_name(z->type) != type)
-			continue;
-		if (!z->rr[0]) {
-			out->status = z->status;
-			return;
-		}
-		ldns_rr_list *l = ldns_rr_list_new();
-		for (size_t j = 0; j < 4 && z->rr[j]; j++) {
-			ldns_rr *rr = NULL;
-			char *line = xasprintf("%s 300 IN %s %s", name, z->type, z->rr[j]);
-			assert_int_equal(ldns_rr_new_frm_str(&rr, line, 0, NULL, NULL),
-			                 LDNS_STATUS_OK);
-			ldns_rr_list_push_rr(l, rr);
-			free(line);
-		}
-		assert_true(f->nlists < 64);
-		f->lists[f->nlists++] = l;
-		out->status = DNSQ_ANSWER;
-		out->rrs = l;
-		return;
-	}
-	/* a name with no records of this type: NODATA if it has others */
-	for (size_t i = 0; i < f->n; i++)
-		if (!strcasecmp(f->zone[i].name, name)) {
-			out->status = DNSQ_NODATA;
-			return;
-		}
-	out->status = f->unknown_pending ? DNSQ_PENDING : DNSQ_NXDOMAIN;
-}
-
-static void fake_release(struct fake *f)
-{
-	for (size_t i = 0; i < f->nlists; i++)
-		ldns_rr_list_deep_free(f->lists[i]);
-	f->nlists = 0;
-}
-
-#define FAKE(z)                                                                                    \
-	{                                                                                          \
-		z, sizeof(z) / sizeof(z[0]), {0}, 0, 0, 0                                          \
-	}
-
-static const struct fake_rr basic[] = {
+static const struct fake_dns_row basic[] = {
     {"example.org.", "MX", 0, {"10 mail.example.org."}},
     {"example.org.", "TXT", 0, {"\"v=spf1 mx -all\""}},
     {"mail.example.org.", "A", 0, {"192.0.2.10"}},
@@ -107,26 +43,26 @@ static const struct fake_rr basic[] = {
 
 /* ---- SPF: counting ---- */
 
-static enum spf_result host(struct fake *f, const char *record, const char *ip);
+static enum spf_result host(struct fake_dns *f, const char *record, const char *ip);
 
 /* check_host() of spf.c on 'record' as the SPF record of 'domain'. */
-static enum spf_result host_at(struct fake *f, const char *domain, const char *record,
+static enum spf_result host_at(struct fake_dns *f, const char *domain, const char *record,
                                const char *ip)
 {
 	struct spf_request req = {.ip = ip, .helo = "mail.example.org", .sender = ""};
 	struct spf_outcome o;
-	spf_check_record(&req, domain, NULL, record, fake_lookup, f, &o);
+	spf_check_record(&req, domain, NULL, record, fake_dns_lookup, f, &o);
 	return o.result;
 }
 
-static void count(struct fake *f, const char *record, struct dnscheck_spf *out)
+static void count(struct fake_dns *f, const char *record, struct dnscheck_spf *out)
 {
-	dnscheck_spf_count("example.org", record, fake_lookup, f, out);
+	dnscheck_spf_count("example.org", record, fake_dns_lookup, f, out);
 }
 
 static void test_spf_count_basic(void **state)
 {
-	struct fake f = FAKE(basic);
+	struct fake_dns f = FAKE_DNS_TABLE(basic);
 	struct dnscheck_spf s;
 	(void)state;
 	count(&f, "v=spf1 mx ip4:192.0.2.10 ip6:2001:db8::10 -all", &s);
@@ -147,14 +83,14 @@ static void test_spf_count_basic(void **state)
 	assert_int_equal(s.all, '+');
 	count(&f, "V=SPF1 ?ALL", &s);
 	assert_int_equal(s.all, '?');
-	fake_release(&f);
+	fake_dns_release(&f);
 }
 
 /* Lookups are counted through every include, recursively: a chain of 11
  * includes is 11, over the limit of 10. */
 static void test_spf_count_chain(void **state)
 {
-	struct fake_rr zone[12];
+	struct fake_dns_row zone[12];
 	char names[12][32], texts[12][64];
 	(void)state;
 	for (int i = 0; i < 12; i++) {
@@ -164,18 +100,18 @@ static void test_spf_count_chain(void **state)
 			         "\"v=spf1 include:l%d.example.org -all\"", i + 1);
 		else
 			snprintf(texts[i], sizeof(texts[i]), "\"v=spf1 -all\"");
-		zone[i] = (struct fake_rr){names[i], "TXT", 0, {texts[i]}};
+		zone[i] = (struct fake_dns_row){names[i], "TXT", 0, {texts[i]}};
 	}
-	struct fake f = FAKE(zone);
+	struct fake_dns f = FAKE_DNS_TABLE(zone);
 	struct dnscheck_spf s;
-	dnscheck_spf_count("l0.example.org", "v=spf1 include:l1.example.org -all", fake_lookup, &f,
-	                   &s);
+	dnscheck_spf_count("l0.example.org", "v=spf1 include:l1.example.org -all", fake_dns_lookup,
+	                   &f, &s);
 	assert_int_equal(s.lookups, 11);
 	assert_true(s.lookups > SPF_MAX_LOOKUPS);
 	assert_string_equal(s.problem, "");
 	/* exactly at the limit: l2 -> ... -> l11 is 10 */
-	dnscheck_spf_count("l1.example.org", "v=spf1 include:l2.example.org -all", fake_lookup, &f,
-	                   &s);
+	dnscheck_spf_count("l1.example.org", "v=spf1 include:l2.example.org -all", fake_dns_lookup,
+	                   &f, &s);
 	assert_int_equal(s.lookups, 10);
 	/* and check_host() gives permerror past the limit when it has to go there */
 	assert_int_equal(
@@ -184,12 +120,12 @@ static void test_spf_count_chain(void **state)
 	assert_int_equal(
 	    host_at(&f, "l1.example.org", "v=spf1 include:l2.example.org -all", "192.0.2.10"),
 	    SPF_FAIL);
-	fake_release(&f);
+	fake_dns_release(&f);
 }
 
 static void test_spf_count_void_and_problems(void **state)
 {
-	struct fake f = FAKE(basic);
+	struct fake_dns f = FAKE_DNS_TABLE(basic);
 	struct dnscheck_spf s;
 	(void)state;
 	/* nxdomain include, no-MX domain, nxdomain a: three voids */
@@ -225,13 +161,13 @@ static void test_spf_count_void_and_problems(void **state)
 	assert_int_equal(s.tempfail, 2);
 	assert_int_equal(s.voids, 0);
 	assert_string_equal(s.problem, "");
-	fake_release(&f);
+	fake_dns_release(&f);
 }
 
 /* Unknown answers come back PENDING: the caller asks again after a round. */
 static void test_spf_pending(void **state)
 {
-	struct fake f = FAKE(basic);
+	struct fake_dns f = FAKE_DNS_TABLE(basic);
 	struct dnscheck_spf s;
 	(void)state;
 	f.unknown_pending = 1;
@@ -241,19 +177,19 @@ static void test_spf_pending(void **state)
 	assert_int_equal(
 	    host_at(&f, "example.org", "v=spf1 include:later.example.org -all", "192.0.2.10"),
 	    SPF_PENDING);
-	fake_release(&f);
+	fake_dns_release(&f);
 }
 
 /* ---- SPF: check_host() ---- */
 
-static enum spf_result host(struct fake *f, const char *record, const char *ip)
+static enum spf_result host(struct fake_dns *f, const char *record, const char *ip)
 {
 	return host_at(f, "example.org", record, ip);
 }
 
 static void test_spf_host(void **state)
 {
-	struct fake f = FAKE(basic);
+	struct fake_dns f = FAKE_DNS_TABLE(basic);
 	(void)state;
 	assert_int_equal(host(&f, "v=spf1 mx -all", "192.0.2.10"), SPF_PASS);
 	assert_int_equal(host(&f, "v=spf1 mx -all", "2001:db8::10"), SPF_PASS);
@@ -287,110 +223,44 @@ static void test_spf_host(void **state)
 	assert_int_equal(host(&f, "v=spf1 exists:mail.example.org -all", "203.0.113.9"), SPF_PASS);
 	assert_int_equal(host(&f, "not spf", "192.0.2.10"), SPF_PERMERROR);
 	assert_string_equal(spf_result_name(SPF_SOFTFAIL), "softfail");
-	fake_release(&f);
+	fake_dns_release(&f);
 }
 
 /* More than two void lookups is a permanent error (RFC 7208 4.6.4). */
 static void test_spf_host_voids(void **state)
 {
-	struct fake f = FAKE(basic);
+	struct fake_dns f = FAKE_DNS_TABLE(basic);
 	(void)state;
 	assert_int_equal(host(&f, "v=spf1 a:x1.example.org a:x2.example.org -all", "192.0.2.10"),
 	                 SPF_FAIL);
 	assert_int_equal(host(&f, "v=spf1 a:x1.example.org a:x2.example.org a:x3.example.org -all",
 	                      "192.0.2.10"),
 	                 SPF_PERMERROR);
-	fake_release(&f);
+	fake_dns_release(&f);
 }
 
 static void test_spf_select(void **state)
 {
-	static const struct fake_rr zone[] = {
+	static const struct fake_dns_row zone[] = {
 	    {"a.example.", "TXT", 0, {"\"v=spf10 nope\"", "\"other\"", "\"v=spf1 -all\""}},
 	    {"b.example.", "TXT", 0, {"\"v=spf1\"", "\"v=spf1 a\" \" -all\""}},
 	};
-	struct fake f = FAKE(zone);
+	struct fake_dns f = FAKE_DNS_TABLE(zone);
 	struct dnsq_answer a;
 	char *first;
 	(void)state;
-	fake_lookup(&f, "a.example.", LDNS_RR_TYPE_TXT, &a);
+	fake_dns_lookup(&f, "a.example.", LDNS_RR_TYPE_TXT, &a);
 	assert_int_equal(spf_select(a.rrs, &first, NULL), 1);
 	assert_string_equal(first, "v=spf1 -all");
 	free(first);
 	/* strings of one record are joined without a separator */
-	fake_lookup(&f, "b.example.", LDNS_RR_TYPE_TXT, &a);
+	fake_dns_lookup(&f, "b.example.", LDNS_RR_TYPE_TXT, &a);
 	assert_int_equal(spf_select(a.rrs, &first, NULL), 2);
 	assert_string_equal(first, "v=spf1");
 	free(first);
 	assert_int_equal(spf_select(NULL, &first, NULL), 0);
 	assert_null(first);
-	fake_release(&f);
-}
-
-/* ---- DMARC ---- */
-
-static void test_dmarc_valid(void **state)
-{
-	struct dmarc_record d;
-	(void)state;
-	assert_int_equal(
-	    dmarc_record_parse("v=DMARC1; p=quarantine; rua=mailto:pm@example.org", &d), 0);
-	assert_string_equal(d.p, "quarantine");
-	assert_string_equal(d.rua, "mailto:pm@example.org");
-	assert_int_equal(d.adkim, 'r');
-	assert_int_equal(d.aspf, 'r');
-	assert_int_equal(d.pct, 100);
-	assert_string_equal(d.problem, "");
-	assert_int_equal(dmarc_record_parse(" v = DMARC1 ;p=reject;sp=none; adkim=s; aspf=s; "
-	                                      "pct=50; fo=0:1:d; ri=86400; rf=afrf; "
-	                                      "ruf=mailto:a@x.example,mailto:b@y.example;",
-	                                      &d),
-	                 0);
-	assert_string_equal(d.p, "reject");
-	assert_string_equal(d.sp, "none");
-	assert_int_equal(d.adkim, 's');
-	assert_int_equal(d.pct, 50);
-	/* unknown tags are ignored by receivers: valid, but noted */
-	assert_int_equal(dmarc_record_parse("v=DMARC1; p=none; adkm=s; foo=bar", &d), 0);
-	assert_string_equal(d.unknown, "adkm, foo");
-}
-
-static void test_dmarc_invalid(void **state)
-{
-	static const struct {
-		const char *txt, *problem;
-	} cases[] = {
-	    {"p=none; v=DMARC1", "must start with v=DMARC1"},
-	    {"v=DMARC2; p=none", "must start with v=DMARC1"},
-	    {"v=dmarc1; p=none", "must start with v=DMARC1"},
-	    {"v=DMARC1; rua=mailto:a@b.example", "no p= policy"},
-	    {"v=DMARC1", "no p= policy"},
-	    {"v=DMARC1; p=strict", "p=strict: must be none, quarantine or reject"},
-	    {"v=DMARC1; p=none; p=reject", "tag 'p' appears twice"},
-	    {"v=DMARC1; p=none; pct=101", "pct=101"},
-	    {"v=DMARC1; p=none; adkim=x", "adkim=x"},
-	    {"v=DMARC1; p=none; rua=pm@example.org", "rua=pm@example.org"},
-	    {"v=DMARC1; p=none; fo=2", "fo=2"},
-	    {"v=DMARC1; p none", "is not tag=value"},
-	    {"", "must start with v=DMARC1"},
-	};
-	struct dmarc_record d;
-	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		assert_int_equal(dmarc_record_parse(cases[i].txt, &d), -1);
-		if (!strstr(d.problem, cases[i].problem))
-			fail_msg("'%s': problem '%s', want '%s'", cases[i].txt, d.problem,
-			         cases[i].problem);
-	}
-}
-
-static void test_dmarc_strength(void **state)
-{
-	(void)state;
-	assert_int_equal(dmarc_policy_strength("none"), 0);
-	assert_int_equal(dmarc_policy_strength("Quarantine"), 1);
-	assert_int_equal(dmarc_policy_strength("reject"), 2);
-	assert_int_equal(dmarc_policy_strength("bogus"), -1);
+	fake_dns_release(&f);
 }
 
 /* ---- expected versus found ---- */
@@ -543,9 +413,6 @@ int main(void)
 	    cmocka_unit_test(test_spf_host),
 	    cmocka_unit_test(test_spf_host_voids),
 	    cmocka_unit_test(test_spf_select),
-	    cmocka_unit_test(test_dmarc_valid),
-	    cmocka_unit_test(test_dmarc_invalid),
-	    cmocka_unit_test(test_dmarc_strength),
 	    cmocka_unit_test(test_compare),
 	    cmocka_unit_test(test_txt_join),
 	    cmocka_unit_test(test_server_parse),

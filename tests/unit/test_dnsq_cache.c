@@ -66,8 +66,8 @@ static const char *const soa[] = {
 static void test_ttl_answer(void **state)
 {
 	(void)state;
-	static const char *const two[] = {"a.example. 300 IN TXT \"x\"", "a.example. 60 IN TXT \"y\"",
-	                                  NULL};
+	static const char *const two[] = {"a.example. 300 IN TXT \"x\"",
+	                                  "a.example. 60 IN TXT \"y\"", NULL};
 	static const char *const cname[] = {"a.example. 30 IN CNAME b.example.",
 	                                    "b.example. 300 IN TXT \"x\"", NULL};
 	static const char *const zero[] = {"a.example. 0 IN TXT \"x\"", NULL};
@@ -157,7 +157,7 @@ static void test_expiry_and_keys(void **state)
 	struct dnsq_cache *c = dnsq_cache_new(0, 0);
 	struct dnsq_cache_stats st;
 	assert_true(add_txt(c, "A.Example.", txt300, 1000));
-	assert_true(has(c, "a.example", 1000));  /* no case, no final dot */
+	assert_true(has(c, "a.example", 1000));    /* no case, no final dot */
 	assert_true(has(c, "A.EXAMPLE.", 300999)); /* 300 s later, less 1 ms */
 	const struct dnsq_cached *e = dnsq_cache_get(c, "a.example", LDNS_RR_TYPE_TXT, 0, 1000);
 	assert_non_null(e);
@@ -240,9 +240,10 @@ static void test_bytes_bound(void **state)
 	char big[600];
 	memset(big, 'x', sizeof(big));
 	big[sizeof(big) - 1] = 0;
-	char *line = xasprintf("big.example. 300 IN TXT \"%.250s\" \"%.250s\" \"%.250s\" \"%.250s\" "
-	                       "\"%.250s\" \"%.250s\"",
-	                       big, big, big, big, big, big);
+	char *line =
+	    xasprintf("big.example. 300 IN TXT \"%.250s\" \"%.250s\" \"%.250s\" \"%.250s\" "
+	              "\"%.250s\" \"%.250s\"",
+	              big, big, big, big, big, big);
 	const char *const huge[] = {line, NULL};
 	for (int i = 0; i < 20; i++) {
 		char name[32];
@@ -356,8 +357,9 @@ static ldns_pkt *reply_to(const ldns_pkt *q)
 		ldns_pkt_push_rr(r, LDNS_SECTION_ANSWER, rr_new("zero.test. 0 IN TXT \"now\""));
 	} else {
 		ldns_pkt_set_rcode(r, LDNS_RCODE_NXDOMAIN);
-		ldns_pkt_push_rr(r, LDNS_SECTION_AUTHORITY,
-		                 rr_new("test. 300 IN SOA ns.test. host.test. 1 3600 600 86400 60"));
+		ldns_pkt_push_rr(
+		    r, LDNS_SECTION_AUTHORITY,
+		    rr_new("test. 300 IN SOA ns.test. host.test. 1 3600 600 86400 60"));
 	}
 	free(name);
 	return r;
@@ -373,7 +375,8 @@ static void *serve(void *arg)
 			continue;
 		struct sockaddr_storage from;
 		socklen_t fromlen = sizeof(from);
-		ssize_t n = recvfrom(s->fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fromlen);
+		ssize_t n =
+		    recvfrom(s->fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fromlen);
 		ldns_pkt *q = NULL;
 		if (n <= 0 || ldns_wire2pkt(&q, buf, (size_t)n) != LDNS_STATUS_OK)
 			continue;

@@ -22,6 +22,7 @@
 #include "strbuf.h"
 #include "xalloc.h"
 
+#include "fake_dns.h"
 #include "instance.h"
 
 #define NOW   1700000000
@@ -30,105 +31,18 @@
 
 /* ---- a fake DNS: (name, type) -> records or a status ---- */
 
-struct fake_rr {
-	const char *name; /* without the final dot */
-	ldns_rr_type type;
-	enum dnsq_status status; /* DNSQ_ANSWER: 'data' is one record */
-	const char *data;        /* TXT: the text; other types: the rdata */
-};
+static struct fake_dns dns; /* the zone of the test under way */
 
-struct fake {
-	struct fake_rr v[32];
-	size_t n;
-	ldns_rr_list *lists[128]; /* answers given, alive until fake_release() */
-	size_t nlists;
-};
-
-/* Set (name, type) to one record or a status, replacing what was there. */
-static void fake_set(struct fake *f, const char *name, ldns_rr_type type, enum dnsq_status status,
-                     const char *data)
-{
-	size_t j = 0;
-	for (size_t i = 0; i < f->n; i++)
-		if (strcasecmp(f->v[i].name, name) || f->v[i].type != type)
-			f->v[j++] = f->v[i];
-	f->n = j;
-	assert_true(f->n < 32);
-	f->v[f->n++] = (struct fake_rr){name, type, status, data};
-}
-
-static struct fake dns; /* the zone of the test under way */
-
+/* 'name' has the one TXT record 'text', replacing what it had. */
 static void txt(const char *name, const char *text)
 {
-	fake_set(&dns, name, LDNS_RR_TYPE_TXT, DNSQ_ANSWER, text);
+	fake_dns_set(&dns, name, LDNS_RR_TYPE_TXT, DNSQ_ANSWER);
+	fake_dns_txt(&dns, name, text);
 }
 
 static void dns_fails(const char *name, enum dnsq_status status)
 {
-	fake_set(&dns, name, LDNS_RR_TYPE_TXT, status, NULL);
-}
-
-/* A presentation-format line; TXT text is cut into 255-byte strings. */
-static ldns_rr *make_rr(const char *name, const struct fake_rr *z)
-{
-	struct strbuf sb = STRBUF_INIT;
-	ldns_rr *rr = NULL;
-	char *type = ldns_rr_type2str(z->type);
-	strbuf_addf(&sb, "%s. 300 IN %s", name, type);
-	free(type);
-	if (z->type != LDNS_RR_TYPE_TXT) {
-		strbuf_addf(&sb, " %s", z->data);
-	} else {
-		size_t len = strlen(z->data), off = 0;
-		do {
-			size_t n = len - off > 255 ? 255 : len - off;
-			strbuf_addf(&sb, " \"%.*s\"", (int)n, z->data + off);
-			off += n;
-		} while (off < len);
-	}
-	assert_int_equal(ldns_rr_new_frm_str(&rr, sb.buf, 0, NULL, NULL), LDNS_STATUS_OK);
-	strbuf_release(&sb);
-	return rr;
-}
-
-static void fake_lookup(void *arg, const char *qname, ldns_rr_type type, struct dnsq_answer *out)
-{
-	struct fake *f = arg;
-	char name[300];
-	int exists = 0;
-	ldns_rr_list *l = NULL;
-	snprintf(name, sizeof(name), "%s", qname);
-	if (name[0] && name[strlen(name) - 1] == '.')
-		name[strlen(name) - 1] = '\0';
-	memset(out, 0, sizeof(*out));
-	for (size_t i = 0; i < f->n; i++) {
-		const struct fake_rr *z = &f->v[i];
-		if (strcasecmp(z->name, name) != 0)
-			continue;
-		exists = 1;
-		if (z->type != type)
-			continue;
-		if (z->status != DNSQ_ANSWER) {
-			out->status = z->status;
-			return;
-		}
-		if (!l) {
-			l = ldns_rr_list_new();
-			assert_true(f->nlists < 128);
-			f->lists[f->nlists++] = l;
-		}
-		ldns_rr_list_push_rr(l, make_rr(name, z));
-	}
-	out->status = l ? DNSQ_ANSWER : exists ? DNSQ_NODATA : DNSQ_NXDOMAIN;
-	out->rrs = l;
-}
-
-static void fake_release(struct fake *f)
-{
-	for (size_t i = 0; i < f->nlists; i++)
-		ldns_rr_list_deep_free(f->lists[i]);
-	f->nlists = 0;
+	fake_dns_set(&dns, name, LDNS_RR_TYPE_TXT, status);
 }
 
 /* ---- the store and its keys, made once ---- */
@@ -219,7 +133,7 @@ static int test_teardown(void **state)
 {
 	(void)state;
 	msgauth_result_release(&r);
-	fake_release(&dns);
+	fake_dns_release(&dns);
 	while (nowned)
 		free(owned[--nowned]);
 	return 0;
@@ -229,15 +143,14 @@ static int test_teardown(void **state)
  * p=reject, example.net allows 198.51.100.0/24 with p=quarantine. */
 static void zone(void)
 {
-	fake_release(&dns);
-	memset(&dns, 0, sizeof(dns));
+	fake_dns_release(&dns);
 	txt("example.com", "v=spf1 ip4:192.0.2.0/24 -all");
-	dns.v[dns.n++] = (struct fake_rr){"example.com", LDNS_RR_TYPE_TXT, DNSQ_ANSWER, "x=y"};
+	fake_dns_txt(&dns, "example.com", "x=y");
 	txt("_dmarc.example.com", "v=DMARC1; p=reject");
 	txt("rsa1._domainkey.example.com", rec_rsa);
 	txt("ed1._domainkey.example.com", rec_ed);
 	txt("mail.example.com", "v=spf1 a -all");
-	fake_set(&dns, "mail.example.com", LDNS_RR_TYPE_A, DNSQ_ANSWER, "192.0.2.10");
+	fake_dns_add(&dns, "mail.example.com. A 192.0.2.10");
 	txt("example.net", "v=spf1 ip4:198.51.100.0/24 -all");
 	txt("_dmarc.example.net", "v=DMARC1; p=quarantine");
 	txt("net1._domainkey.example.net", rec_net);
@@ -269,7 +182,7 @@ static void run(const struct msgauth_env *env, const struct msgauth_policy *pol,
 	p += *p ? 2 : 0;
 	for (size_t len = strlen(p), off = 0; off < len; off += CHUNK)
 		msgauth_body(m, p + off, len - off < CHUNK ? len - off : CHUNK);
-	msgauth_finish(m, fake_lookup, &dns, NOW, sample, &r);
+	msgauth_finish(m, fake_dns_lookup, &dns, NOW, sample, &r);
 	msgauth_free(m);
 }
 

@@ -17,72 +17,11 @@
 #include "strbuf.h"
 #include "xalloc.h"
 
+#include "fake_dns.h"
+
 /* ---- a fake zone ---- */
 
-struct fake_rr {
-	const char *name; /* absolute */
-	const char *type;
-	enum dnsq_status status; /* without records: this status */
-	const char *rr[12];
-};
-
-struct fake {
-	const struct fake_rr *zone;
-	size_t n;
-	ldns_rr_list *lists[256];
-	size_t nlists;
-	int asked;
-	int unknown_pending; /* names not in the zone: PENDING rather than NXDOMAIN */
-};
-
-static void fake_lookup(void *ctx, const char *name, ldns_rr_type type, struct dnsq_answer *out)
-{
-	struct fake *f = ctx;
-	f->asked++;
-	memset(out, 0, sizeof(*out));
-	for (size_t i = 0; i < f->n; i++) {
-		const struct fake_rr *z = &f->zone[i];
-		if (strcasecmp(z->name, name) || ldns_get_rr_type_by_name(z->type) != type)
-			continue;
-		out->status = z->status;
-		if (!z->rr[0])
-			return;
-		ldns_rr_list *l = ldns_rr_list_new();
-		for (size_t j = 0; j < 12 && z->rr[j]; j++) {
-			ldns_rr *rr = NULL;
-			char *line = xasprintf("%s 300 IN %s %s", name, z->type, z->rr[j]);
-			assert_int_equal(ldns_rr_new_frm_str(&rr, line, 0, NULL, NULL),
-			                 LDNS_STATUS_OK);
-			ldns_rr_list_push_rr(l, rr);
-			free(line);
-		}
-		assert_true(f->nlists < 256);
-		f->lists[f->nlists++] = l;
-		out->status = DNSQ_ANSWER;
-		out->rrs = l;
-		return;
-	}
-	for (size_t i = 0; i < f->n; i++)
-		if (!strcasecmp(f->zone[i].name, name)) {
-			out->status = DNSQ_NODATA;
-			return;
-		}
-	out->status = f->unknown_pending ? DNSQ_PENDING : DNSQ_NXDOMAIN;
-}
-
-static void fake_release(struct fake *f)
-{
-	for (size_t i = 0; i < f->nlists; i++)
-		ldns_rr_list_deep_free(f->lists[i]);
-	f->nlists = 0;
-}
-
-#define FAKE(z)                                                                                    \
-	{                                                                                          \
-		z, sizeof(z) / sizeof(z[0]), {0}, 0, 0, 0                                          \
-	}
-
-static const struct fake_rr zone[] = {
+static const struct fake_dns_row zone[] = {
     {"example.org.", "TXT", 0, {"\"v=spf1 mx ip4:192.0.2.0/24 -all\""}},
     {"example.org.", "MX", 0, {"10 mail.example.org."}},
     {"mail.example.org.", "A", 0, {"198.51.100.10"}},
@@ -116,14 +55,14 @@ static const struct spf_request req4 = {.ip = "192.0.2.3",
                                         .now = 1700000000};
 
 /* check_host() on 'record' as example.org's record, for 'ip'. */
-static void record(struct fake *f, const char *rec, const char *ip, struct spf_outcome *o)
+static void record(struct fake_dns *f, const char *rec, const char *ip, struct spf_outcome *o)
 {
 	struct spf_request req = req4;
 	req.ip = ip;
-	spf_check_record(&req, "example.org", "user@example.org", rec, fake_lookup, f, o);
+	spf_check_record(&req, "example.org", "user@example.org", rec, fake_dns_lookup, f, o);
 }
 
-static enum spf_result result(struct fake *f, const char *rec, const char *ip)
+static enum spf_result result(struct fake_dns *f, const char *rec, const char *ip)
 {
 	struct spf_outcome o;
 	record(f, rec, ip, &o);
@@ -136,10 +75,10 @@ static void expands(const char *ip, const char *text, int exp, const char *want)
 {
 	struct spf_request req = req4;
 	struct strbuf sb = STRBUF_INIT;
-	struct fake f = FAKE(zone);
+	struct fake_dns f = FAKE_DNS_TABLE(zone);
 	req.ip = ip;
 	assert_int_equal(spf_expand(&req, "email.example.com", "strong-bad@email.example.com", text,
-	                            exp, fake_lookup, &f, &sb),
+	                            exp, fake_dns_lookup, &f, &sb),
 	                 0);
 	/* the nibbles of an IPv6 %{i} are upper case here (as the RFC test suite
 	 * has them), lower case in the RFC's example; DNS names ignore case */
@@ -148,7 +87,7 @@ static void expands(const char *ip, const char *text, int exp, const char *want)
 	else
 		assert_string_equal(sb.buf, want);
 	strbuf_release(&sb);
-	fake_release(&f);
+	fake_dns_release(&f);
 }
 
 static void test_macro_rfc_examples(void **state)
@@ -187,7 +126,7 @@ static void test_macro_rfc_examples(void **state)
 static void test_macro_more(void **state)
 {
 	struct strbuf sb = STRBUF_INIT;
-	struct fake f = FAKE(zone);
+	struct fake_dns f = FAKE_DNS_TABLE(zone);
 	(void)state;
 	/* explanation-only letters, escapes, the receiver and the time */
 	expands("192.0.2.3", "%{c} to %{r} at %{t}: 100%% %_%-", 1,
@@ -207,7 +146,7 @@ static void test_macro_more(void **state)
 	                            "%{o}%{o}%{o}%{o}%{o}", "%{o}%{o}%{o}%{o}%{o}", "x");
 	struct spf_request req = req4;
 	assert_int_equal(
-	    spf_expand(&req, "email.example.com", NULL, long_spec, 0, fake_lookup, &f, &sb), 0);
+	    spf_expand(&req, "email.example.com", NULL, long_spec, 0, fake_dns_lookup, &f, &sb), 0);
 	assert_true(sb.len <= 253);
 	assert_string_equal(sb.buf + sb.len - 13, "x.example.com");
 	strbuf_reset(&sb);
@@ -216,10 +155,10 @@ static void test_macro_more(void **state)
 	                                  "%{r}.x", "%{d", "50%",  "%{dx}"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(
-		    spf_expand(&req, "example.com", NULL, bad[i], 0, fake_lookup, &f, &sb), -1);
+		    spf_expand(&req, "example.com", NULL, bad[i], 0, fake_dns_lookup, &f, &sb), -1);
 	free(long_spec);
 	strbuf_release(&sb);
-	fake_release(&f);
+	fake_dns_release(&f);
 }
 
 static void test_domain_spec(void **state)
@@ -287,12 +226,12 @@ static void test_record_parse(void **state)
 
 static void test_why_and_mechanism(void **state)
 {
-	struct fake f = FAKE(zone);
+	struct fake_dns f = FAKE_DNS_TABLE(zone);
 	struct spf_outcome o;
 	struct spf_request req = req4;
 	(void)state;
 	req.sender = "user@example.org";
-	spf_check_mailfrom(&req, fake_lookup, &f, &o);
+	spf_check_mailfrom(&req, fake_dns_lookup, &f, &o);
 	assert_int_equal(o.result, SPF_PASS);
 	assert_string_equal(o.mechanism, "ip4:192.0.2.0/24");
 	assert_string_equal(o.why, "matched ip4:192.0.2.0/24 in the SPF record of example.org");
@@ -300,16 +239,16 @@ static void test_why_and_mechanism(void **state)
 	assert_string_equal(o.sender, "user@example.org");
 	assert_int_equal(o.lookups, 1); /* mx, before ip4 */
 	req.ip = "203.0.113.1";
-	spf_check_mailfrom(&req, fake_lookup, &f, &o);
+	spf_check_mailfrom(&req, fake_dns_lookup, &f, &o);
 	assert_int_equal(o.result, SPF_FAIL);
 	assert_string_equal(o.mechanism, "-all");
 	assert_string_equal(o.explanation, "");
 	req.sender = "x@nospf.example.org";
-	spf_check_mailfrom(&req, fake_lookup, &f, &o);
+	spf_check_mailfrom(&req, fake_dns_lookup, &f, &o);
 	assert_int_equal(o.result, SPF_NONE);
 	assert_string_equal(o.why, "no SPF record at nospf.example.org");
 	req.sender = "x@two.example.org";
-	spf_check_mailfrom(&req, fake_lookup, &f, &o);
+	spf_check_mailfrom(&req, fake_dns_lookup, &f, &o);
 	assert_int_equal(o.result, SPF_PERMERROR);
 	assert_non_null(strstr(o.why, "2 SPF records at two.example.org"));
 	record(&f, "v=spf1 ip4:198.51.100.1", "192.0.2.3", &o);
@@ -319,16 +258,16 @@ static void test_why_and_mechanism(void **state)
 	/* redirect: the target's term decides */
 	req.sender = "x@redir.example.org";
 	req.ip = "2001:db8::10";
-	spf_check_mailfrom(&req, fake_lookup, &f, &o);
+	spf_check_mailfrom(&req, fake_dns_lookup, &f, &o);
 	assert_int_equal(o.result, SPF_PASS);
 	assert_string_equal(o.mechanism, "mx");
 	assert_int_equal(o.lookups, 2);
-	fake_release(&f);
+	fake_dns_release(&f);
 }
 
 static void test_identities(void **state)
 {
-	struct fake f = FAKE(zone);
+	struct fake_dns f = FAKE_DNS_TABLE(zone);
 	struct spf_outcome o, h;
 	struct spf_request req = req4;
 	(void)state;
@@ -336,38 +275,38 @@ static void test_identities(void **state)
 	req.sender = "";
 	req.helo = "helo.example.org";
 	req.ip = "203.0.113.5";
-	spf_check_mailfrom(&req, fake_lookup, &f, &o);
-	spf_check_helo(&req, fake_lookup, &f, &h);
+	spf_check_mailfrom(&req, fake_dns_lookup, &f, &o);
+	spf_check_helo(&req, fake_dns_lookup, &f, &h);
 	assert_int_equal(o.result, SPF_FAIL); /* a:%{h} is helo.example.org itself */
 	assert_int_equal(h.result, o.result);
 	assert_string_equal(o.sender, "postmaster@helo.example.org");
 	assert_string_equal(o.domain, "helo.example.org");
 	req.helo = NULL;
-	spf_check_helo(&req, fake_lookup, &f, &h);
+	spf_check_helo(&req, fake_dns_lookup, &f, &h);
 	assert_int_equal(h.result, SPF_NONE);
 	req.helo = "localhost";
-	spf_check_helo(&req, fake_lookup, &f, &h);
+	spf_check_helo(&req, fake_dns_lookup, &f, &h);
 	assert_int_equal(h.result, SPF_NONE);
 	assert_non_null(strstr(h.why, "not a valid domain name"));
 	/* no local part: postmaster; an explanation with %{l} shows it */
 	req.sender = "@exp.example.org";
 	req.ip = "192.0.2.3";
-	spf_check_mailfrom(&req, fake_lookup, &f, &o);
+	spf_check_mailfrom(&req, fake_dns_lookup, &f, &o);
 	assert_int_equal(o.result, SPF_FAIL);
 	assert_string_equal(o.sender, "postmaster@exp.example.org");
 	assert_string_equal(o.explanation,
 	                    "192.0.2.3 is not one of exp.example.org's senders, postmaster");
 	/* a bad client address */
 	req.ip = "not-an-ip";
-	spf_check_mailfrom(&req, fake_lookup, &f, &o);
+	spf_check_mailfrom(&req, fake_dns_lookup, &f, &o);
 	assert_int_equal(o.result, SPF_PERMERROR);
-	fake_release(&f);
+	fake_dns_release(&f);
 }
 
 /* RFC 7208 4.6.4: 10 terms that query DNS; the 11th is a permerror. */
 static void test_lookup_limit(void **state)
 {
-	struct fake f = FAKE(zone);
+	struct fake_dns f = FAKE_DNS_TABLE(zone);
 	struct spf_outcome o;
 	struct strbuf rec = STRBUF_INIT;
 	(void)state;
@@ -392,12 +331,12 @@ static void test_lookup_limit(void **state)
 	assert_int_equal(o.result, SPF_PASS);
 	assert_int_equal(o.lookups, 0);
 	strbuf_release(&rec);
-	fake_release(&f);
+	fake_dns_release(&f);
 }
 
 static void test_void_limit(void **state)
 {
-	struct fake f = FAKE(zone);
+	struct fake_dns f = FAKE_DNS_TABLE(zone);
 	struct spf_outcome o;
 	(void)state;
 	record(&f, "v=spf1 a:x1.example.org mx:x2.example.org ?all", "192.0.2.3", &o);
@@ -412,12 +351,12 @@ static void test_void_limit(void **state)
 	       &o);
 	assert_int_equal(o.result, SPF_FAIL);
 	assert_int_equal(o.voids, 2);
-	fake_release(&f);
+	fake_dns_release(&f);
 }
 
 static void test_name_limits(void **state)
 {
-	static const struct fake_rr names[] = {
+	static const struct fake_dns_row names[] = {
 	    {"many.example.",
 	     "MX",
 	     0,
@@ -431,7 +370,7 @@ static void test_name_limits(void **state)
 	     {"a.example.", "a.example.", "a.example.", "a.example.", "a.example.", "a.example.",
 	      "a.example.", "a.example.", "a.example.", "a.example.", "b.example."}},
 	};
-	struct fake f = FAKE(names);
+	struct fake_dns f = FAKE_DNS_TABLE(names);
 	struct spf_outcome o;
 	(void)state;
 	record(&f, "v=spf1 mx:many.example -all", "192.0.2.3", &o);
@@ -440,21 +379,21 @@ static void test_name_limits(void **state)
 	/* the 11th PTR name is not looked at: no match, not an error */
 	record(&f, "v=spf1 ptr:b.example -all", "192.0.2.3", &o);
 	assert_int_equal(o.result, SPF_FAIL);
-	fake_release(&f);
+	fake_dns_release(&f);
 }
 
 static void test_temperror(void **state)
 {
-	struct fake f = FAKE(zone);
+	struct fake_dns f = FAKE_DNS_TABLE(zone);
 	struct spf_outcome o;
 	struct spf_request req = req4;
 	(void)state;
 	req.sender = "x@broken.example.org";
-	spf_check_mailfrom(&req, fake_lookup, &f, &o);
+	spf_check_mailfrom(&req, fake_dns_lookup, &f, &o);
 	assert_int_equal(o.result, SPF_TEMPERROR);
 	assert_string_equal(o.why, "servfail looking up the TXT records of broken.example.org");
 	req.sender = "x@inc.example.org";
-	spf_check_mailfrom(&req, fake_lookup, &f, &o);
+	spf_check_mailfrom(&req, fake_dns_lookup, &f, &o);
 	assert_int_equal(o.result, SPF_TEMPERROR);
 	assert_string_equal(o.mechanism, "include:broken.example.org");
 	assert_non_null(strstr(o.why, "include:broken.example.org gave temperror: servfail"));
@@ -469,15 +408,15 @@ static void test_temperror(void **state)
 	assert_int_equal(result(&f, "v=spf1 ptr -all", "192.0.2.9"), SPF_FAIL);
 	/* a failing exp= lookup leaves the fail without explanation */
 	req.sender = "x@expbroken.example.org";
-	spf_check_mailfrom(&req, fake_lookup, &f, &o);
+	spf_check_mailfrom(&req, fake_dns_lookup, &f, &o);
 	assert_int_equal(o.result, SPF_FAIL);
 	assert_string_equal(o.explanation, "");
-	fake_release(&f);
+	fake_dns_release(&f);
 }
 
 static void test_ptr_and_p(void **state)
 {
-	struct fake f = FAKE(zone);
+	struct fake_dns f = FAKE_DNS_TABLE(zone);
 	struct spf_outcome o;
 	struct spf_request req = req4;
 	(void)state;
@@ -487,27 +426,27 @@ static void test_ptr_and_p(void **state)
 	/* %{p}: the first validated name, but one under the domain checked
 	 * comes first */
 	req.sender = "x@pexp.example.org";
-	spf_check_mailfrom(&req, fake_lookup, &f, &o);
+	spf_check_mailfrom(&req, fake_dns_lookup, &f, &o);
 	assert_string_equal(o.explanation, "host mx.example.org");
 	req.sender = "x@example.net";
-	spf_check_mailfrom(&req, fake_lookup, &f, &o);
+	spf_check_mailfrom(&req, fake_dns_lookup, &f, &o);
 	assert_string_equal(o.explanation, "host other.example.net");
 	req.ip = "192.0.2.9";
-	spf_check_mailfrom(&req, fake_lookup, &f, &o);
+	spf_check_mailfrom(&req, fake_dns_lookup, &f, &o);
 	assert_string_equal(o.explanation, "host unknown");
-	fake_release(&f);
+	fake_dns_release(&f);
 }
 
 /* A pending answer stops the evaluation wherever it is met. */
 static void test_pending(void **state)
 {
-	struct fake f = FAKE(zone);
+	struct fake_dns f = FAKE_DNS_TABLE(zone);
 	struct spf_outcome o;
 	struct spf_request req = req4;
 	(void)state;
 	f.unknown_pending = 1;
 	req.sender = "x@later.example.org";
-	spf_check_mailfrom(&req, fake_lookup, &f, &o);
+	spf_check_mailfrom(&req, fake_dns_lookup, &f, &o);
 	assert_int_equal(o.result, SPF_PENDING);
 	assert_non_null(strstr(o.why, "waiting for the TXT records of later.example.org"));
 	assert_int_equal(result(&f, "v=spf1 include:later.example.org -all", "192.0.2.3"),
@@ -523,30 +462,30 @@ static void test_pending(void **state)
 	                 SPF_SOFTFAIL); /* exp= is only fetched for fail */
 	assert_string_equal(spf_result_name(SPF_PENDING), "pending");
 	assert_string_equal(spf_result_name(SPF_SOFTFAIL), "softfail");
-	fake_release(&f);
+	fake_dns_release(&f);
 }
 
 static void test_select(void **state)
 {
-	static const struct fake_rr z[] = {
+	static const struct fake_dns_row z[] = {
 	    {"a.example.", "TXT", 0, {"\"v=spf10 nope\"", "\"other\"", "\"V=SPF1 -all\""}},
 	    {"b.example.", "TXT", 0, {"\"v=spf1 a\" \" -all\""}},
 	};
-	struct fake f = FAKE(z);
+	struct fake_dns f = FAKE_DNS_TABLE(z);
 	struct dnsq_answer a;
 	char *first;
 	size_t len;
 	(void)state;
-	fake_lookup(&f, "a.example.", LDNS_RR_TYPE_TXT, &a);
+	fake_dns_lookup(&f, "a.example.", LDNS_RR_TYPE_TXT, &a);
 	assert_int_equal(spf_select(a.rrs, &first, &len), 1);
 	assert_string_equal(first, "V=SPF1 -all");
 	assert_int_equal(len, 11);
 	free(first);
-	fake_lookup(&f, "b.example.", LDNS_RR_TYPE_TXT, &a);
+	fake_dns_lookup(&f, "b.example.", LDNS_RR_TYPE_TXT, &a);
 	assert_int_equal(spf_select(a.rrs, &first, &len), 1);
 	assert_string_equal(first, "v=spf1 a -all");
 	free(first);
-	fake_release(&f);
+	fake_dns_release(&f);
 }
 
 int main(void)

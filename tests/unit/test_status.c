@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "domain.h"
+#include "fake_dns.h"
 #include "instance.h"
 #include "status.h"
 #include "status_int.h"
@@ -455,64 +456,46 @@ static void test_connect_timeout(void **state)
 
 /* ---- reverse DNS, through a fake resolver ---- */
 
-struct fake_dns {
-	const char *ptr;       /* PTR target, NULL: NXDOMAIN, "" : timeout */
-	const char *forward;   /* A answer, NULL: NXDOMAIN */
-	int rounds, asked_ptr; /* answers only from round 1 on, like dnsq */
-	ldns_rr_list *lists[4];
-	int nlists;
-};
+#define PTR_NAME "10.2.0.192.in-addr.arpa."
 
-static const ldns_rr_list *fake_rrs(struct fake_dns *f, const char *text)
-{
-	ldns_rr *rr = NULL;
-	assert_int_equal(ldns_rr_new_frm_str(&rr, text, 300, NULL, NULL), LDNS_STATUS_OK);
-	ldns_rr_list *l = ldns_rr_list_new();
-	ldns_rr_list_push_rr(l, rr);
-	f->lists[f->nlists++] = l;
-	return l;
-}
+/* A zone answering the PTR from round 1 on and the A from round 2 on,
+ * like dnsq. */
+struct rounds {
+	struct fake_dns zone;
+	int rounds;
+};
 
 static void fake_lookup(void *arg, const char *name, ldns_rr_type type, struct dnsq_answer *out)
 {
-	struct fake_dns *f = arg;
-	char text[300];
+	struct rounds *f = arg;
 	*out = (struct dnsq_answer){DNSQ_PENDING, NULL, 0};
 	if (!f->rounds)
 		return;
 	if (type == LDNS_RR_TYPE_PTR) {
-		assert_string_equal(name, "10.2.0.192.in-addr.arpa.");
-		f->asked_ptr = 1;
-		if (!f->ptr)
-			out->status = DNSQ_NXDOMAIN;
-		else if (!*f->ptr)
-			out->status = DNSQ_TIMEOUT;
-		else {
-			snprintf(text, sizeof(text), "%s PTR %s", name, f->ptr);
-			*out = (struct dnsq_answer){DNSQ_ANSWER, fake_rrs(f, text), 0};
-		}
-		return;
+		assert_string_equal(name, PTR_NAME);
+	} else {
+		assert_int_equal(type, LDNS_RR_TYPE_A);
+		if (f->rounds < 2)
+			return;
 	}
-	assert_int_equal(type, LDNS_RR_TYPE_A);
-	if (f->rounds < 2)
-		return;
-	if (!f->forward) {
-		out->status = DNSQ_NXDOMAIN;
-		return;
-	}
-	snprintf(text, sizeof(text), "%s A %s", name, f->forward);
-	*out = (struct dnsq_answer){DNSQ_ANSWER, fake_rrs(f, text), 0};
+	fake_dns_lookup(&f->zone, name, type, out);
 }
 
-/* Evaluate in rounds, as status_net_rdns() does. */
+/* Evaluate in rounds, as status_net_rdns() does: 'ptr' is the PTR target
+ * (NULL: NXDOMAIN, "": timeout), 'forward' its A record (NULL: none). */
 static void rdns(const char *ptr, const char *forward)
 {
-	struct fake_dns f = {ptr, forward, 0, 0, {0}, 0};
+	struct rounds f = {{0}, 0};
+	if (ptr && !*ptr)
+		fake_dns_set(&f.zone, PTR_NAME, LDNS_RR_TYPE_PTR, DNSQ_TIMEOUT);
+	else if (ptr)
+		fake_dns_addf(&f.zone, PTR_NAME " PTR %s", ptr);
+	if (ptr && forward)
+		fake_dns_addf(&f.zone, "%s A %s", ptr, forward);
 	row_release();
 	while (status_eval_rdns("192.0.2.10", "mail.example.org", fake_lookup, &f, &row))
 		assert_true(++f.rounds < 3);
-	for (int i = 0; i < f.nlists; i++)
-		ldns_rr_list_deep_free(f.lists[i]);
+	fake_dns_release(&f.zone);
 }
 
 static void test_rdns(void **state)
