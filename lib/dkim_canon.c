@@ -189,7 +189,10 @@ static int plain(const struct dkim_body_canon *c, unsigned char ch)
  * plain). */
 static size_t copy_run(struct dkim_body_canon *c, const unsigned char *p, size_t len)
 {
-	size_t i = 0;
+	/* The count and buffer in locals: a byte stored through c->buf could
+	 * alias c->n for the compiler, which would reload it every byte. */
+	unsigned char *buf = c->buf;
+	size_t i = 0, n = c->n;
 	while (i < len && p[i] != '\r' && p[i] != '\n') {
 		unsigned char ch = p[i];
 		if (c->relaxed && is_wsp(ch)) {
@@ -201,11 +204,15 @@ static size_t copy_run(struct dkim_body_canon *c, const unsigned char *p, size_t
 			ch = ' ';
 			i = j - 1;
 		}
-		if (c->n == CANON_BUF)
+		if (n == CANON_BUF) {
+			c->n = n;
 			flush(c);
-		c->buf[c->n++] = ch;
+			n = 0;
+		}
+		buf[n++] = ch;
 		i++;
 	}
+	c->n = n;
 	c->any |= i > 0;
 	return i;
 }

@@ -131,8 +131,7 @@ static int rotated(const struct maillog *m)
 	return stat(m->path, &st) < 0 || st.st_ino != m->ino || st.st_dev != m->dev;
 }
 
-int maillog_poll(struct maillog *m, struct maillog_lines *out, int *restarted,
-                 struct mc_error *err)
+int maillog_poll(struct maillog *m, struct maillog_lines *out, int *restarted, struct mc_error *err)
 {
 	struct stat st;
 	int n = 0;
@@ -270,7 +269,7 @@ static int idset_add(struct idset *s, const char *id)
 void maillog_trace(const char *const *lines, size_t n, const char *needle, unsigned char *keep)
 {
 	struct idset ids = {0};
-	char (*qid)[32] = xcalloc(n + 1, sizeof(*qid));
+	char(*qid)[32] = xcalloc(n + 1, sizeof(*qid));
 	char next[32];
 	for (size_t i = 0; i < n; i++) {
 		if (!maillog_queue_id(lines[i], qid[i]))

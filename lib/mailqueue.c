@@ -117,8 +117,7 @@ static char *tool_error(const struct strbuf *out)
 }
 
 /* Run 'argv'; a failure is MC_EUNAVAIL "cannot WHAT: <the tool's words>". */
-static int run_tool(char *const argv[], struct strbuf *out, const char *what,
-                    struct mc_error *err)
+static int run_tool(char *const argv[], struct strbuf *out, const char *what, struct mc_error *err)
 {
 	int rc = run_capture(argv, out);
 	if (rc == 0)
@@ -194,8 +193,9 @@ int mailqueue_delete(const struct config *cfg, const char *id, struct mc_error *
 	free(what);
 	/* postsuper succeeds when nothing matched: "Deleted: 0 messages". */
 	if (rc == 0 && !strstr(out.buf, "Deleted: 1 message"))
-		rc = mc_fail(err, MC_ENOUSER, "no message '%s' in the queue: it was delivered or "
-		                              "removed meanwhile",
+		rc = mc_fail(err, MC_ENOUSER,
+		             "no message '%s' in the queue: it was delivered or "
+		             "removed meanwhile",
 		             id);
 	strbuf_release(&out);
 	return rc;

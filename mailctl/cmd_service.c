@@ -59,9 +59,12 @@ static int service_cmd_status(struct cli *cli, int argc, char **argv)
 
 const struct verb service_verbs[] = {
     {"start", service_cmd_start, CMD_PRIV, "",
-     "Start Dovecot, then Postfix (systemd units where systemd runs, else directly).", NULL},
-    {"stop", service_cmd_stop, CMD_PRIV, "", "Stop Postfix, then Dovecot.", NULL},
+     "Start Dovecot, mailctld, Postfix, nginx, then the firewall (systemd units where "
+     "systemd runs, else directly).",
+     NULL},
+    {"stop", service_cmd_stop, CMD_PRIV, "",
+     "Stop nginx, Postfix, mailctld and Dovecot; the firewall stays up.", NULL},
     {"status", service_cmd_status, 0, "",
-     "Show whether each server runs; exit 0 only when all do (mailctld and nginx: not yet).", NULL},
+     "Show whether each service runs; exit 0 only when all do.", NULL},
     {0},
 };

@@ -7,8 +7,8 @@ BUILD_DEPS=(build-essential cmake pkg-config
 	libjansson-dev libcurl4-openssl-dev libargon2-dev libpsl-dev libidn2-dev
 	libpwquality-dev cracklib-runtime)
 RUNTIME_DEPS=(postfix postfix-sqlite dovecot-core dovecot-imapd dovecot-pop3d
-	dovecot-lmtpd dovecot-sqlite dovecot-sieve sqlite3 acl nginx-light nftables fail2ban unbound)
-TEST_DEPS=(libcmocka-dev systemd pebble python3-spf opendkim opendkim-tools miltertest publicsuffix util-linux iproute2 python3 man-db groff-base clang libclang-rt-14-dev ldnsutils knot-dnssecutils python3-dkim knot-dnsutils nsd unbound swaks libnet-ssleay-perl openssl tmux)
+	dovecot-lmtpd dovecot-sqlite dovecot-sieve sqlite3 acl nginx-light nftables fail2ban python3-systemd unbound)
+TEST_DEPS=(libcmocka-dev systemd pebble curl python3-spf opendkim opendkim-tools miltertest publicsuffix util-linux iproute2 python3 man-db groff-base clang libclang-rt-14-dev ldnsutils knot-dnssecutils python3-dkim knot-dnsutils nsd unbound swaks libnet-ssleay-perl openssl tmux)
 
 # deps_install PACKAGE...: apt-get update once, then install what is missing.
 deps_install() {

@@ -60,8 +60,8 @@ void pager_draw(struct pager *p, int top, int rows)
 	if (p->top + (size_t)body > p->n)
 		p->top = p->n > (size_t)body ? p->n - (size_t)body : 0;
 	snprintf(head, sizeof(head), "%s  lines %zu-%zu of %zu  (Esc or q closes)", p->title,
-	         p->n ? p->top + 1 : 0,
-	         p->top + (size_t)body < p->n ? p->top + (size_t)body : p->n, p->n);
+	         p->n ? p->top + 1 : 0, p->top + (size_t)body < p->n ? p->top + (size_t)body : p->n,
+	         p->n);
 	tui_fill(top, 0, ROLE_HEADER);
 	tui_put(top, 0, COLS, ROLE_HEADER, head);
 	for (int i = 0; i < body && p->top + (size_t)i < p->n; i++)

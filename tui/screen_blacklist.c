@@ -51,7 +51,7 @@ struct bl_work {
 
 static struct list live, hist;
 static struct job job;
-static struct bl_work *work, *done; /* running; last finished */
+static struct bl_work *work, *done;   /* running; last finished */
 static struct dnsbl_table hist_table; /* for the history's delisting pages */
 static struct blacklist_list history;
 static int ready, show_history;
@@ -228,11 +228,13 @@ static void draw_head(int y)
 		return;
 	}
 	if (show_history) {
-		snprintf(line, sizeof(line), "Blocklist history: %zu changes found by mailctld, "
-		                             "newest first (h: the live check)",
+		snprintf(line, sizeof(line),
+		         "Blocklist history: %zu changes found by mailctld, "
+		         "newest first (h: the live check)",
 		         history.n);
 	} else if (!done) {
-		snprintf(line, sizeof(line), "Blocklist check%s", job.running ? ": checking..." : "");
+		snprintf(line, sizeof(line), "Blocklist check%s",
+		         job.running ? ": checking..." : "");
 	} else {
 		size_t n[DNSBL_SKIPPED + 1] = {0};
 		for (size_t i = 0; i < done->rep.n; i++)
@@ -275,7 +277,7 @@ static void draw(struct tui *t, int top, int rows)
 	draw_head(top);
 	list_draw(show_history ? &hist : &live, top + 1, rows - 2);
 	const struct dnsbl_zone *z = selected_zone(&name);
-	char *line = z ? xasprintf("%s - delisting: %s (y copies it)", z->zone, z->delist)
+	char *line = z      ? xasprintf("%s - delisting: %s (y copies it)", z->zone, z->delist)
 	             : name ? xasprintf("%s is no longer in the table", name)
 	                    : xstrdup("");
 	tui_fill(top + rows - 1, 0, ROLE_NORMAL);
@@ -288,11 +290,12 @@ static void public_resolver_warning(struct tui *t, const struct dnsq_server *s)
 {
 	const char *who = dnsbl_public_resolver(s);
 	if (who)
-		tui_message(t,
-		            "warning: resolver %s is %s's public resolver, which DNS blocklists "
-		            "refuse: use a local recursive resolver (the unbound install.sh sets up, "
-		            "dns.resolver: 127.0.0.1)",
-		            s->text, who);
+		tui_message(
+		    t,
+		    "warning: resolver %s is %s's public resolver, which DNS blocklists "
+		    "refuse: use a local recursive resolver (the unbound install.sh sets up, "
+		    "dns.resolver: 127.0.0.1)",
+		    s->text, who);
 }
 
 static int tick(struct tui *t)
@@ -406,10 +409,14 @@ static void release(void)
 static const enum action actions[] = {ACT_CHECK, ACT_HISTORY, ACT_COPY, ACT_OPEN, ACT_NONE};
 
 const struct screen screen_blacklist = {
-    "Blacklist", "DNS blocklists: the live check of the server's addresses and domains, "
-                 "and the stored history",
-    actions,     enter,
-    draw,        act,
-    key,         tick,
+    "Blacklist",
+    "DNS blocklists: the live check of the server's addresses and domains, "
+    "and the stored history",
+    actions,
+    enter,
+    draw,
+    act,
+    key,
+    tick,
     release,
 };

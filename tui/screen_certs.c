@@ -120,7 +120,10 @@ static void attempt_rows(struct mc_ctx *ctx)
 		row("CA", last.directory, ROLE_NORMAL);
 		cert_attempt_row_release(&last);
 	} else {
-		row("CA", found < 0 ? err.msg : info.self_signed ? "none (self-signed)" : "",
+		row("CA",
+		    found < 0          ? err.msg
+		    : info.self_signed ? "none (self-signed)"
+		                       : "",
 		    found < 0 ? ROLE_FAIL : ROLE_NORMAL);
 	}
 	if (store_cert_attempt_list(ctx->st, 5, &l, &err) < 0) {
@@ -182,27 +185,34 @@ static int cert_job(struct job *j)
 	return cert_renew_due(&w->ctx, time(NULL), &o, &w->rep, &j->err);
 }
 
-/* The question before a request: the default names, the CA's host. */
-static char *request_question(struct tui *t, struct mc_error *err)
+/* Ask before a request: the default names go on the line above the
+ * list, the CA's host into the question. 1 for yes. */
+static int ask_request(struct tui *t, struct mc_error *err)
 {
 	struct mc_ctx ctx;
 	char **names = NULL;
 	size_t n = 0;
+	struct strbuf sb = STRBUF_INIT;
 	int rc = tui_store_open(t, &ctx, NULL, err);
 	if (rc == 0)
 		rc = cert_default_names(&ctx, &names, &n, err);
 	tui_store_close(&ctx);
 	if (rc < 0)
-		return NULL;
-	const char *dir = t->cfg.acme_directory, *host = strstr(dir, "://");
-	char more[48] = "";
-	host = host ? host + 3 : dir;
-	if (n > 1)
-		snprintf(more, sizeof(more), " and %zu more name%s", n - 1, n > 2 ? "s" : "");
-	char *q = xasprintf("Request a certificate for %s%s from %.*s?", n ? names[0] : "", more,
-	                    (int)strcspn(host, "/"), host);
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		strbuf_addf(&sb, "%s%s", i ? ", " : "To request: ", names[i]);
+	snprintf(head, sizeof(head), "%s", sb.buf);
+	strbuf_release(&sb);
 	cert_names_free(names, n);
-	return q;
+	const char *dir = t->cfg.acme_directory, *host = strstr(dir, "://");
+	host = host ? host + 3 : dir;
+	char *q = xasprintf("Ask %.*s for a certificate for these %zu names?",
+	                    (int)strcspn(host, "/"), host, n);
+	tui_redraw(t);
+	int yes = tui_confirm(t, q);
+	free(q);
+	load(t);
+	return yes;
 }
 
 static void start(struct tui *t, enum op op)
@@ -213,21 +223,17 @@ static void start(struct tui *t, enum op op)
 		return;
 	}
 	if (op == OP_REQUEST) {
-		char *q = request_question(t, &err);
-		if (!q) {
+		int yes = ask_request(t, &err);
+		if (yes < 0)
 			tui_error(t, &err);
-			return;
-		}
-		int yes = tui_confirm(t, q);
-		free(q);
-		if (!yes)
+		if (yes <= 0)
 			return;
 	}
 	work = xcalloc(1, sizeof(*work));
 	work->op = op;
 	work->started = time(NULL);
-	int rc = tui_store_open(t, &work->ctx, op == OP_REQUEST ? "cert request" : "cert renew",
-	                        &err);
+	int rc =
+	    tui_store_open(t, &work->ctx, op == OP_REQUEST ? "cert request" : "cert renew", &err);
 	if (rc == 0 && job_start(&job, cert_job, work) < 0)
 		rc = mc_fail(&err, MC_EINTERNAL, "cannot start the certificate request");
 	if (rc < 0) {

@@ -190,7 +190,9 @@ static void enter(struct tui *t)
 
 static void draw(struct tui *t, int top, int rows)
 {
-	char line[512], *name = tui_unicode(have_plan ? plan.v[0].name : t->domain ? t->domain : "-");
+	char line[512], *name = tui_unicode(have_plan   ? plan.v[0].name
+	                                    : t->domain ? t->domain
+	                                                : "-");
 	snprintf(line, sizeof(line), "DNS records of %s%s%s", name, summary[0] ? ": " : "",
 	         summary);
 	tui_fill(top, 0, ROLE_NORMAL);

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #define TAIL_BYTES (256 * 1024)
-#define MAX_LINES 5000
+#define MAX_LINES  5000
 #define DROP_LINES 1000 /* dropped at once when MAX_LINES is passed */
 
 static struct list_col cols[] = {{"", 0, 10}};
@@ -157,8 +157,10 @@ static int tick(struct tui *t)
 		failed(t, &err);
 		return 0;
 	}
-	if (failing) {
+	if (failing) { /* readable again: its error goes */
 		failing = 0;
+		if (!strcmp(t->message, empty_text))
+			t->message[0] = '\0';
 		snprintf(empty_text, sizeof(empty_text), "the log is empty");
 	}
 	if (restarted)

@@ -23,7 +23,7 @@
 #define REFRESH_SECONDS 10
 
 static const struct list_col cols[] = {
-    {"ID", 12, 0},   {"QUEUE", 8, 0}, {"AGE", 5, 0},     {"SIZE", 6, 0},
+    {"ID", 12, 0},   {"QUEUE", 8, 0}, {"AGE", 5, 0},    {"SIZE", 6, 0},
     {"FROM", 0, 10}, {"TO", 0, 10},   {"REASON", 0, 8},
 };
 
@@ -48,7 +48,8 @@ static struct pager pager;
 static int ready, listed, list_failed;
 static time_t ended;
 static char updated[16];
-static char progress_shown[256]; /* on the status line, to clear when done */
+static char progress_shown[256];  /* on the status line, to clear when done */
+static char list_error[1024];     /* the last listing's failure, until one works */
 static enum op pending = OP_LIST; /* asked for while a refresh ran */
 static char *pending_id;
 
@@ -164,7 +165,7 @@ static void add_row(const struct mailqueue_msg *m)
 	}
 	age_text(m->arrival, age);
 	size_text(m->size, size);
-	const char *cells[] = {m->id,   m->queue, age,   size, *m->sender ? m->sender : "<>",
+	const char *cells[] = {m->id,  m->queue, age, size, *m->sender ? m->sender : "<>",
 	                       to.buf, reason};
 	size_t k = list_add_row(&lst, m->id, cells);
 	lst.v[k].role = !strcmp(m->queue, "deferred") ? ROLE_WARN
@@ -190,8 +191,8 @@ static void rebuild(void)
 	for (size_t i = 0; i < queue.n; i++)
 		add_row(&queue.v[i]);
 	lst.empty = list_failed ? "the queue could not be read: see the message below"
-	                        : listed ? "the queue is empty"
-	                                 : "reading the queue...";
+	            : listed    ? "the queue is empty"
+	                        : "reading the queue...";
 	list_refilter(&lst, keep);
 	free(keep);
 }
@@ -221,8 +222,9 @@ static void draw_head(int y)
 	if (!listed)
 		snprintf(line, sizeof(line), "Mail queue%s", job.running ? ": reading..." : "");
 	else
-		snprintf(line, sizeof(line), "Mail queue at %s: %zu message%s, %zu deferred, %zu on "
-		                             "hold%s%s",
+		snprintf(line, sizeof(line),
+		         "Mail queue at %s: %zu message%s, %zu deferred, %zu on "
+		         "hold%s%s",
 		         updated, queue.n, queue.n == 1 ? "" : "s", deferred, hold,
 		         queue.truncated ? " (more than listed: the output was cut at 64 KiB)" : "",
 		         job.running ? "; working..." : "");
@@ -253,6 +255,9 @@ static void took_list(struct tui *t, struct q_work *w)
 	qsort(queue.v, queue.n, sizeof(*queue.v), by_arrival);
 	listed = 1;
 	list_failed = 0;
+	if (list_error[0] && !strcmp(t->message, list_error))
+		t->message[0] = '\0';
+	list_error[0] = '\0';
 	localtime_r(&now, &tm);
 	strftime(updated, sizeof(updated), "%H:%M:%S", &tm);
 	if (!t->message[0] && *queue.notes)
@@ -278,8 +283,9 @@ static void took(struct tui *t, struct q_work *w)
 		break;
 	case OP_FLUSH:
 	case OP_FLUSH_ALL:
-		tui_message(t, w->id ? "asked Postfix to retry delivery of '%s' now"
-		                     : "asked Postfix to retry delivery of the whole queue now%s",
+		tui_message(t,
+		            w->id ? "asked Postfix to retry delivery of '%s' now"
+		                  : "asked Postfix to retry delivery of the whole queue now%s",
 		            w->id ? w->id : "");
 		break;
 	case OP_DELETE:
@@ -300,6 +306,7 @@ static void finished(struct tui *t)
 	if (job_finish(&job) < 0) {
 		tui_error(t, &job.err);
 		if (w->op == OP_LIST) {
+			snprintf(list_error, sizeof(list_error), "%s", t->message);
 			list_failed = 1;
 			mailqueue_release(&queue);
 			rebuild();
@@ -355,14 +362,14 @@ static const struct mailqueue_msg *selected(struct tui *t)
 	return m;
 }
 
-static void delete(struct tui *t)
+static void delete (struct tui *t)
 {
 	const struct mailqueue_msg *m = selected(t);
 	if (!m)
 		return;
-	char *q = xasprintf("Delete '%s' to %s%s for good?", m->id,
-	                    m->nrcpt ? m->rcpt[0].address : "nobody",
-	                    m->nrcpt > 1 ? " and others" : "");
+	char *q =
+	    xasprintf("Delete '%s' to %s%s for good?", m->id,
+	              m->nrcpt ? m->rcpt[0].address : "nobody", m->nrcpt > 1 ? " and others" : "");
 	char *id = xstrdup(m->id);
 	if (tui_confirm(t, q))
 		start(t, OP_DELETE, id);

@@ -128,12 +128,12 @@ shows "copied the delisting page of bl.test (https://bl.test/removal)" "copy say
 [ "$(clipboard)" = "https://bl.test/removal" ] && pass ||
 	fail "OSC 52 copy: tmux buffer '$(clipboard)'"
 keys Enter
-shows "TXT: Listed for spam, see https://bl.test/lookup?ip=192.0.2.10" "Enter shows the TXT"
+shows "TXT: Listed for spam, see" "Enter shows the TXT"
+shows "https://bl.test/lookup?ip=192.0.2.10" "the TXT is whole"
 shows "major list: the test address list" "Enter shows the list's weight and why"
+keys Escape j Enter
+shows "fix: ask a local recursive resolver" "a refusal carries the CLI's fix"
 keys Escape j
-shows "the resolver refused the query; fix: ask a local recursive resolver" \
-	"a refusal carries the CLI's fix"
-keys j
 shows "dbl.test - delisting: https://dbl.test/delist (y copies it)" \
 	"the line under the list follows the selection"
 keys / e x a m
@@ -166,10 +166,11 @@ shows "Blocklists at" "h goes back to the live check"
 SILENT=$(free_port udp)
 python3 -c 'import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", int(sys.argv[1])))
-time.sleep(300)' "$SILENT" 2>"$T/silent.err" &
+open(sys.argv[2], "w").close()
+time.sleep(300)' "$SILENT" "$T/silent.ready" &
 PIDS+=($!)
+wait_for 20 test -e "$T/silent.ready" || fail "the silent resolver did not start"
 sed "s/resolver: 127.0.0.1:$DNS_PORT/resolver: 127.0.0.1:$SILENT/" "$MAILCTL_CONFIG" >"$T/silent.yaml"
-ss -lunp | grep "$SILENT" >&2; cat "$T/silent.err" >&2
 start slow 80 24 MAILCTL_CONFIG="$T/silent.yaml" -- "$MAILTUI"
 shows "Status of" "the second session starts" slow
 tx send-keys -t slow 6
@@ -187,8 +188,8 @@ shows "mailtui exited 0" "the second session quits cleanly" slow
 # ---- the queue: Postfix without a configuration, then a private instance ----
 PF=$T/etc/postfix
 keys 7
-shows "cannot read the queue: postqueue: fatal: open $PF/main.cf: No such file or directory" \
-	"no Postfix configuration: Postfix's words"
+shows "cannot read the queue: postqueue: fatal: open $T/etc/" "no Postfix configuration"
+shows "main.cf: No such file or directory" "no Postfix configuration: Postfix's words"
 shows "the queue could not be read: see the message below" "the list says why it is empty"
 mkdir -p "$T/spool" "$T/postfix-data"
 cp /etc/postfix/master.cf "$PF/master.cf"
@@ -274,11 +275,11 @@ Nov 23 05:01:03 mail postfix/smtp[14]: 5A0B1C2D3E: to=<carol@example.com>, statu
 EOF
 shows "Mail log: 8 lines, following new ones" "the log is read once it exists"
 keys / a l i c e @ e x a m p l e . o r g Enter
-shows "Mail log lines: 6 of 8  filter: alice@example.org" "the filter keeps the whole story"
+shows "Mail log lines: 5 of 8  filter: alice@example.org" "the filter keeps the whole story"
 golden log_filtered "s|$T|\$T|g"
 echo "Nov 23 05:01:04 mail postfix/qmgr[12]: 4F2A1C0123: removed" >>"$T/mail.log"
 shows "4F2A1C0123: removed" "a new line of the traced message shows under the filter"
-shows "7 of 9" "the count follows"
+shows "6 of 9" "the count follows"
 keys / Escape
 keys k k
 shows "paused (End follows new lines)" "moving up stops following"
@@ -288,8 +289,8 @@ keys End
 shows "Mail log: 10 lines, following new ones" "End follows again"
 mv "$T/mail.log" "$T/mail.log.1"
 echo "Nov 23 06:00:00 mail postfix/postfix-script[99]: starting the Postfix mail system" >"$T/mail.log"
-shows "the log was rotated: following '$T/mail.log' from its start" "rotation is said"
-shows "starting the Postfix mail system" "the new file's lines show"
+shows "the log was rotated: following '$T/" "rotation is said"
+shows "starting the Postfix mail" "the new file's lines show"
 shows "Mail log: 11 lines" "the old lines stay"
 
 # ---- the certificate ----
@@ -315,8 +316,9 @@ keys y
 keys / Escape
 before=$(sha256sum "$T/tls/cert.pem" "$T/tls/key.pem")
 keys R
-shows "Request a certificate for mail.example.org and 2 more names from 127.0.0.1:1? [y/N]" \
-	"request asks first, naming the CA"
+shows "Ask 127.0.0.1:1 for a certificate for these 3 names? [y/N]" "request asks first"
+shows "To request: mail.example.org, mta-sts.example.org, autoconfig.example.org" \
+	"the names to request are shown"
 keys n
 has tui "cannot reach" && fail "n still requested" || pass
 keys R y
@@ -336,9 +338,11 @@ CA_PORT=$(free_port tcp)
 python3 -c 'import socket, sys, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8)
+open(sys.argv[2], "w").close()
 while True:
-    c, _ = s.accept(); time.sleep(3); c.close()' "$CA_PORT" 2>"$T/ca.err" &
+    c, _ = s.accept(); time.sleep(3); c.close()' "$CA_PORT" "$T/ca.ready" &
 PIDS+=($!)
+wait_for 20 test -e "$T/ca.ready" || fail "the slow CA did not start"
 sed "s|directory: https://127.0.0.1:1/directory|directory: https://127.0.0.1:$CA_PORT/directory|" \
 	"$MAILCTL_CONFIG" >"$T/slowca.yaml"
 start ca 80 24 MAILCTL_CONFIG="$T/slowca.yaml" -- "$MAILTUI"

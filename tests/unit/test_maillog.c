@@ -167,15 +167,17 @@ static void test_queue_id(void **state)
 	                             "from=<alice@example.org>, size=2817, nrcpt=1 (queue active)",
 	                             id));
 	assert_string_equal(id, "4F2A1C0123");
-	assert_true(maillog_queue_id("2026-11-23T05:07:19.1+00:00 mail postfix/submission/smtpd[9]: "
-	                             "4XbLpF3dBNz1Ys6: client=unknown[192.0.2.7]",
-	                             id));
+	assert_true(
+	    maillog_queue_id("2026-11-23T05:07:19.1+00:00 mail postfix/submission/smtpd[9]: "
+	                     "4XbLpF3dBNz1Ys6: client=unknown[192.0.2.7]",
+	                     id));
 	assert_string_equal(id, "4XbLpF3dBNz1Ys6");
 	/* the time part of a long id may hold a 'z'; the inode part follows the last */
 	assert_true(maillog_queue_id("x postfix/smtp[1]: 4Xbzp3dBNFz1Ys6: to=<a@b>", id));
 	assert_string_equal(id, "4Xbzp3dBNFz1Ys6");
 	assert_false(maillog_queue_id("x postfix/smtpd[1]: NOQUEUE: reject: RCPT from x", id));
-	assert_false(maillog_queue_id("x postfix/smtpd[1]: warning: hostname x does not resolve", id));
+	assert_false(
+	    maillog_queue_id("x postfix/smtpd[1]: warning: hostname x does not resolve", id));
 	assert_false(maillog_queue_id("x postfix/anvil[1]: statistics: max connection rate", id));
 	assert_false(maillog_queue_id("x postfix/smtpd[1]: connect from unknown[192.0.2.7]", id));
 	assert_false(maillog_queue_id("x postfix/smtpd[1]: DEAD: short", id));
@@ -190,8 +192,9 @@ static const char *const story[] = {
     /* 2 */ "postfix/qmgr[12]: 4F2A1C0123: from=<ext@example.net>, size=900, nrcpt=1",
     /* 3 */ "postfix/smtpd[10]: NOQUEUE: reject: RCPT from x: 554 <Alice@Example.org>: denied",
     /* 4 */ "postfix/qmgr[12]: 5A0B1C2D3E: from=<bob@example.org>, size=100, nrcpt=1",
-    /* 5 */ "postfix/lmtp[13]: 4F2A1C0123: to=<alice@example.org>, status=sent (250 2.0.0 "
-            "Ok: queued as 4XbLpF3dBNz1Ys6)",
+    /* 5 */
+    "postfix/lmtp[13]: 4F2A1C0123: to=<alice@example.org>, status=sent (250 2.0.0 "
+    "Ok: queued as 4XbLpF3dBNz1Ys6)",
     /* 6 */ "postfix/qmgr[12]: 4XbLpF3dBNz1Ys6: from=<>, size=1200, nrcpt=1",
     /* 7 */ "postfix/smtp[14]: 4XbLpF3dBNz1Ys6: to=<far@example.com>, status=deferred",
     /* 8 */ "postfix/smtp[14]: 5A0B1C2D3E: to=<carol@example.com>, status=sent",
@@ -229,12 +232,9 @@ static void test_trace(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_tail_and_follow),
-	    cmocka_unit_test(test_rotation),
-	    cmocka_unit_test(test_missing_then_there),
-	    cmocka_unit_test(test_flood),
-	    cmocka_unit_test(test_queue_id),
-	    cmocka_unit_test(test_trace),
+	    cmocka_unit_test(test_tail_and_follow),    cmocka_unit_test(test_rotation),
+	    cmocka_unit_test(test_missing_then_there), cmocka_unit_test(test_flood),
+	    cmocka_unit_test(test_queue_id),           cmocka_unit_test(test_trace),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

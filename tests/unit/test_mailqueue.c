@@ -197,9 +197,9 @@ static void test_tool_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_parse),          cmocka_unit_test(test_parse_empty),
-	    cmocka_unit_test(test_parse_bad),      cmocka_unit_test(test_parse_binary),
-	    cmocka_unit_test(test_id_valid),       cmocka_unit_test(test_bad_id_refused),
+	    cmocka_unit_test(test_parse),       cmocka_unit_test(test_parse_empty),
+	    cmocka_unit_test(test_parse_bad),   cmocka_unit_test(test_parse_binary),
+	    cmocka_unit_test(test_id_valid),    cmocka_unit_test(test_bad_id_refused),
 	    cmocka_unit_test(test_tool_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
