@@ -174,43 +174,45 @@ static void line_end(struct dkim_body_canon *c)
 	c->crlfs++;
 }
 
+/* Byte classes of the fast path: 0 copied as is; 1 never (CR, LF); 2
+ * white space, which relaxed canonicalization may change. */
+static const unsigned char byte_class[256] = {['\r'] = 1, ['\n'] = 1, [' '] = 2, ['\t'] = 2};
+
 /* 1 for the bytes that are copied as they are: anything but CR and LF,
  * and for relaxed but white space too. */
 static int plain(const struct dkim_body_canon *c, unsigned char ch)
 {
-	return ch != '\r' && ch != '\n' && !(c->relaxed && is_wsp(ch));
+	return byte_class[ch] == 0 || (byte_class[ch] == 2 && !c->relaxed);
 }
 
 /* A run of plain bytes with nothing held back: copied straight to the
- * buffer, the common case of a body. In relaxed mode, white space between
- * two plain bytes is one space and stays in the run; white space before a
- * line end or at the end of the chunk ends it (the byte-wise path holds
- * it back). Returns how many bytes it took (at least one: 'p[0]' is
- * plain). */
+ * buffer, the common case of a body. A single space between two plain
+ * bytes stays in the run too (relaxed leaves it as it is); other white
+ * space and line ends end it, for the byte-wise path. Returns how many
+ * bytes it took (at least one: 'p[0]' is plain). */
 static size_t copy_run(struct dkim_body_canon *c, const unsigned char *p, size_t len)
 {
 	/* The count and buffer in locals: a byte stored through c->buf could
 	 * alias c->n for the compiler, which would reload it every byte. */
 	unsigned char *buf = c->buf;
+	unsigned char stop = c->relaxed ? 1 : 2; /* classes at or above it end a word */
 	size_t i = 0, n = c->n;
-	while (i < len && p[i] != '\r' && p[i] != '\n') {
-		unsigned char ch = p[i];
-		if (c->relaxed && is_wsp(ch)) {
-			size_t j = i + 1;
-			while (j < len && is_wsp(p[j]))
-				j++;
-			if (j == len || p[j] == '\r' || p[j] == '\n')
-				break;
-			ch = ' ';
-			i = j - 1;
-		}
+	for (;;) {
 		if (n == CANON_BUF) {
 			c->n = n;
 			flush(c);
 			n = 0;
 		}
-		buf[n++] = ch;
-		i++;
+		size_t end = i + (len - i < CANON_BUF - n ? len - i : CANON_BUF - n);
+		while (i < end && byte_class[p[i]] < stop)
+			buf[n++] = p[i++];
+		if (i < end && c->relaxed && p[i] == ' ' && i + 1 < len && byte_class[p[i + 1]] == 0) {
+			buf[n++] = p[i++];
+			continue;
+		}
+		if (i == end && i < len)
+			continue; /* the buffer is full: flush and go on */
+		break;
 	}
 	c->n = n;
 	c->any |= i > 0;

@@ -22,7 +22,7 @@
 #     25, 587, 465, 993 and 995, while TLS 1.2 and 1.3 work;
 #  8. with mail.plaintext_ports, IMAP 143 and POP3 110 open, and refuse a
 #     login before STARTTLS;
-#  9. a wrong password is refused.
+#  9. a wrong password is refused, and so is a disabled user.
 # All traffic stays on the lab bridge; every wait is bounded.
 source "$MAILCTL_SRC/tests/lib.sh"
 source "$MAILCTL_SRC/tests/integration/lib/hosts.sh"
@@ -363,6 +363,13 @@ swaks_from_out "wrong password refused on 587" 28 --port 587 -tls --auth PLAIN \
 	--auth-user alice@example.org --auth-password "$PW-wrong" \
 	--from alice@example.org --to alice@example.org --quit-after AUTH
 contains "$T/out" "535 5.7.8" "wrong password gets 535"
+# A disabled user is refused at SMTP AUTH too, with the right password.
+expect 0 "user disable alice" -- mxctl user disable alice@example.org
+swaks_from_out "disabled user refused on 587" 28 --port 587 -tls --auth PLAIN \
+	--auth-user alice@example.org --auth-password "$PW" \
+	--from alice@example.org --to alice@example.org --quit-after AUTH
+contains "$T/out" "535 5.7.8" "a disabled user gets 535"
+expect 0 "user enable alice" -- mxctl user enable alice@example.org
 
 # no_errors LOG PATTERN [EXPECTED]: no line of mx's LOG matches PATTERN,
 # apart from those matching EXPECTED (what the checks above provoke: the
@@ -378,7 +385,8 @@ no_errors() {
 }
 no_errors /var/log/mail.log 'warning:|error:|fatal:|panic:' \
 	'TLS library problem: .*(unsupported protocol|no shared cipher)|SASL PLAIN authentication failed'
-no_errors /var/log/dovecot.log 'Error:|Fatal:|Panic:|Warning:' 'Warning: SIGHUP received - reloading'
+no_errors /var/log/dovecot.log 'Error:|Fatal:|Panic:|Warning:' \
+	'Warning: SIGHUP received - reloading|Warning: Sent SIGTERM to [0-9]+ [a-z-]+ process|Warning: Killed with signal 15|Warning: Processes aren.t dying after reload'
 
 host_postfix mx stop >/dev/null 2>&1
 host_exec mx doveadm stop >/dev/null 2>&1
