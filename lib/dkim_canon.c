@@ -174,15 +174,15 @@ static void line_end(struct dkim_body_canon *c)
 	c->crlfs++;
 }
 
-/* Byte classes of the fast path: 0 copied as is; 1 never (CR, LF); 2
- * white space, which relaxed canonicalization may change. */
-static const unsigned char byte_class[256] = {['\r'] = 1, ['\n'] = 1, [' '] = 2, ['\t'] = 2};
+/* Byte classes of the fast path: 0 copied as is; 1 white space, which
+ * relaxed canonicalization may change; 2 never (CR, LF). */
+static const unsigned char byte_class[256] = {[' '] = 1, ['\t'] = 1, ['\r'] = 2, ['\n'] = 2};
 
 /* 1 for the bytes that are copied as they are: anything but CR and LF,
  * and for relaxed but white space too. */
 static int plain(const struct dkim_body_canon *c, unsigned char ch)
 {
-	return byte_class[ch] == 0 || (byte_class[ch] == 2 && !c->relaxed);
+	return byte_class[ch] < (c->relaxed ? 1 : 2);
 }
 
 /* A run of plain bytes with nothing held back: copied straight to the
@@ -195,7 +195,7 @@ static size_t copy_run(struct dkim_body_canon *c, const unsigned char *p, size_t
 	/* The count and buffer in locals: a byte stored through c->buf could
 	 * alias c->n for the compiler, which would reload it every byte. */
 	unsigned char *buf = c->buf;
-	unsigned char stop = c->relaxed ? 1 : 2; /* classes at or above it end a word */
+	unsigned char stop = c->relaxed ? 1 : 2; /* the classes from it on end a word */
 	size_t i = 0, n = c->n;
 	for (;;) {
 		if (n == CANON_BUF) {
@@ -206,7 +206,8 @@ static size_t copy_run(struct dkim_body_canon *c, const unsigned char *p, size_t
 		size_t end = i + (len - i < CANON_BUF - n ? len - i : CANON_BUF - n);
 		while (i < end && byte_class[p[i]] < stop)
 			buf[n++] = p[i++];
-		if (i < end && c->relaxed && p[i] == ' ' && i + 1 < len && byte_class[p[i + 1]] == 0) {
+		if (i < end && c->relaxed && p[i] == ' ' && i + 1 < len &&
+		    byte_class[p[i + 1]] == 0) {
 			buf[n++] = p[i++];
 			continue;
 		}
@@ -219,30 +220,35 @@ static size_t copy_run(struct dkim_body_canon *c, const unsigned char *p, size_t
 	return i;
 }
 
+/* One byte the slow way: line ends, held-back white space, a bare CR. */
+static void feed_byte(struct dkim_body_canon *c, unsigned char ch)
+{
+	if (c->cr) {
+		c->cr = 0;
+		if (ch == '\n') {
+			line_end(c);
+			return;
+		}
+		content(c, '\r');
+	}
+	if (ch == '\r')
+		c->cr = 1;
+	else if (ch == '\n')
+		line_end(c);
+	else
+		content(c, ch);
+}
+
 void dkim_body_canon_feed(struct dkim_body_canon *c, const void *data, size_t len)
 {
 	const unsigned char *p = data;
 	if (!c || c->ended || !data)
 		return;
-	for (size_t i = 0; i < len; i++) {
-		if (!c->cr && !c->crlfs && !c->wsp && plain(c, p[i])) {
-			i += copy_run(c, p + i, len - i) - 1;
-			continue;
-		}
-		if (c->cr) {
-			c->cr = 0;
-			if (p[i] == '\n') {
-				line_end(c);
-				continue;
-			}
-			content(c, '\r');
-		}
-		if (p[i] == '\r')
-			c->cr = 1;
-		else if (p[i] == '\n')
-			line_end(c);
+	for (size_t i = 0; i < len;) {
+		if (!c->cr && !c->crlfs && !c->wsp && plain(c, p[i]))
+			i += copy_run(c, p + i, len - i);
 		else
-			content(c, p[i]);
+			feed_byte(c, p[i++]);
 	}
 	flush(c);
 }

@@ -249,11 +249,13 @@ static int idcmp(const void *a, const void *b)
 
 static int idset_has(struct idset *s, const char *id)
 {
+	if (!s->n)
+		return 0;
 	if (!s->sorted) {
 		qsort(s->v, s->n, sizeof(*s->v), idcmp);
 		s->sorted = 1;
 	}
-	return s->n && bsearch(id, s->v, s->n, sizeof(*s->v), idcmp) != NULL;
+	return bsearch(id, s->v, s->n, sizeof(*s->v), idcmp) != NULL;
 }
 
 static int idset_add(struct idset *s, const char *id)

@@ -252,7 +252,8 @@ static void took_list(struct tui *t, struct q_work *w)
 	mailqueue_release(&queue);
 	queue = w->q;
 	memset(&w->q, 0, sizeof(w->q));
-	qsort(queue.v, queue.n, sizeof(*queue.v), by_arrival);
+	if (queue.n)
+		qsort(queue.v, queue.n, sizeof(*queue.v), by_arrival);
 	listed = 1;
 	list_failed = 0;
 	if (list_error[0] && !strcmp(t->message, list_error))
