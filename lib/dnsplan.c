@@ -90,6 +90,7 @@ static int build_records(const struct config *cfg, const struct dnsplan *p,
 	    .dkim = dk,
 	    .ndkim = d->keys.n,
 	    .caa_issuer = cfg->caa_issuer,
+	    .caa_accounturi = p->accounturi,
 	    .tlsa_spki_sha256 = p->tlsa,
 	    .host_records = host_records,
 	};
@@ -127,6 +128,14 @@ int dnsplan_build(struct mc_ctx *ctx, const char *domain, struct dnsplan *p, str
 	memset(p, 0, sizeof(*p));
 	if (mail_host(cfg, p, err) < 0 || addresses(cfg, p, err) < 0)
 		goto fail;
+	/* Once we have an account with the CA, CAA names it (RFC 8657), so no
+	 * other account at that CA can get a certificate for our names. */
+	struct acme_account_row acct = {0};
+	struct mc_error no_account;
+	if (store_acme_account_get(ctx->st, cfg->acme_directory, &acct, &no_account) == 1 &&
+	    acct.url && acct.url[0])
+		p->accounturi = xstrdup(acct.url);
+	acme_account_row_release(&acct);
 	/* The key survives certificate renewals, so its TLSA does too. */
 	if (dnsrec_tlsa_from_key(cfg->tls_key_file, hex, &no_key) == 0)
 		p->tlsa = xstrdup(hex);
@@ -162,6 +171,7 @@ void dnsplan_release(struct dnsplan *p)
 	free(p->dom);
 	free(p->host);
 	free(p->tlsa);
+	free(p->accounturi);
 	netaddr_list_release(&p->v4);
 	netaddr_list_release(&p->v6);
 	memset(p, 0, sizeof(*p));

@@ -1,12 +1,14 @@
 /*
- * job - one long operation (a DNS check, a blocklist check, service
- * status) run on its own thread so the screen keeps answering keys.
+ * job - one long operation (a DNS or blocklist check, service status, a
+ * queue tool, a certificate request) run on its own thread so the screen
+ * keeps answering keys.
  *
- * The job's function sees only the data handed to it, never the store:
- * the database is used from the main thread alone. It may report progress
- * with job_progress(); the screen polls job_done() from its tick() and
- * then calls job_finish(), which joins the thread. A job is started again
- * only once finished.
+ * The job's function sees only the data handed to it, never a store the
+ * main thread uses: a job that needs the database is handed a connection
+ * of its own (the status checks, a certificate request). It may report
+ * progress with job_progress(); the screen polls job_done() from its
+ * tick() and then calls job_finish(), which joins the thread. A job is
+ * started again only once finished.
  */
 #ifndef MAILTUI_JOB_H
 #define MAILTUI_JOB_H

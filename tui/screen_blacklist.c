@@ -55,6 +55,7 @@ static struct bl_work *work, *done;   /* running; last finished */
 static struct dnsbl_table hist_table; /* for the history's delisting pages */
 static struct blacklist_list history;
 static int ready, show_history;
+static char progress_shown[256]; /* on the status line, to clear when done */
 
 static int bl_job(struct job *j)
 {
@@ -300,23 +301,22 @@ static void public_resolver_warning(struct tui *t, const struct dnsq_server *s)
 
 static int tick(struct tui *t)
 {
-	char progress[256];
 	if (!ready || !job.running)
 		return 0;
 	if (!job_done(&job)) {
-		job_progress_get(&job, progress, sizeof(progress));
+		job_progress_get(&job, progress_shown, sizeof(progress_shown));
 		if (t->current == tui_screen_index("Blacklist") && !t->message_error)
-			tui_message(t, "%s", progress);
+			tui_message(t, "%s", progress_shown);
 		return 1;
 	}
+	if (!strcmp(t->message, progress_shown))
+		t->message[0] = '\0';
 	if (job_finish(&job) < 0) {
 		tui_error(t, &job.err);
 		work_free(work);
 	} else {
 		work_free(done);
 		done = work;
-		if (!t->message_error)
-			t->message[0] = '\0';
 		public_resolver_warning(t, &done->server);
 		rebuild_live();
 	}
@@ -409,14 +409,9 @@ static void release(void)
 static const enum action actions[] = {ACT_CHECK, ACT_HISTORY, ACT_COPY, ACT_OPEN, ACT_NONE};
 
 const struct screen screen_blacklist = {
-    "Blacklist",
-    "DNS blocklists: the live check of the server's addresses and domains, "
-    "and the stored history",
-    actions,
-    enter,
-    draw,
-    act,
-    key,
-    tick,
+    "Blacklist", "the server's addresses and domains on DNS blocklists; history",
+    actions,     enter,
+    draw,        act,
+    key,         tick,
     release,
 };

@@ -419,7 +419,7 @@ static const enum action actions[] = {ACT_REQUEST, ACT_RENEW, ACT_RENEW_FORCE,
                                       ACT_COPY,    ACT_OPEN,  ACT_NONE};
 
 const struct screen screen_certs = {
-    "Certs", "the TLS certificate: names, issuer, days left; request or renew it (ACME)",
+    "Certs", "the TLS certificate; request or renew it from the CA (ACME)",
     actions, enter,
     draw,    act,
     key,     tick,

@@ -224,7 +224,7 @@ static void release(void)
 static const enum action actions[] = {ACT_OPEN, ACT_COPY, ACT_NONE};
 
 const struct screen screen_log = {
-    "Log",   "the mail log as it grows; the filter keeps an address's or a message's lines",
+    "Log",   "the mail log as it grows; filter by address or queue id",
     actions, enter,
     draw,    act,
     key,     tick,

@@ -95,7 +95,9 @@ static void work_free(struct q_work *w)
 static void start_op(struct tui *t, enum op op, const char *id, int quiet)
 {
 	struct mc_error err;
-	if (job.running && work->op == OP_LIST && op != OP_LIST) {
+	if (job.running && work->op == OP_LIST && op == OP_LIST)
+		return; /* a listing is on its way */
+	if (job.running && work->op == OP_LIST) {
 		free(pending_id);
 		pending = op;
 		pending_id = id ? xstrdup(id) : NULL;
@@ -430,7 +432,7 @@ static const enum action actions[] = {ACT_OPEN,   ACT_FLUSH,  ACT_FLUSH_ALL,
                                       ACT_DELETE, ACT_RELOAD, ACT_NONE};
 
 const struct screen screen_queue = {
-    "Queue", "Postfix's mail queue: show a message, retry delivery, delete (postsuper)",
+    "Queue", "Postfix's mail queue: show, retry or delete a message",
     actions, enter,
     draw,    act,
     key,     tick,

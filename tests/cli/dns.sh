@@ -94,4 +94,18 @@ expect 78 "check: bad dns.resolver" -- mc --config "$T/badresolver.yaml" dns che
 contains "$T/err" "key 'dns.resolver': invalid address 'ns.example.org'" "bad dns.resolver message"
 expect 0 "check -h" -- mc dns check -h
 contains "$T/out" "--resolver ADDR[:PORT]" "check -h lists --resolver"
+
+# Once an ACME account exists at acme.directory, CAA names it (RFC 8657);
+# an account at another CA changes nothing.
+grep -q 'accounturi' <(mc dns records example.org) && fail "accounturi before any account" || pass
+dir=$(mc --json config show | python3 -c 'import json,sys; print(next(r["value"] for r in json.load(sys.stdin) if r["key"] == "acme.directory"))')
+sqlite3 "$T/mailctl.db" "INSERT INTO acme_accounts (directory, url, key_file) VALUES
+	('https://other.example/dir', 'https://other.example/acct/9', '/nonexistent'),
+	('$dir', 'https://acme.example/acct/42', '/nonexistent')"
+expect 0 "records with an ACME account" -- mc dns records example.org
+contains "$T/out" 'CAA	0 issue "letsencrypt.org; accounturi=https://acme.example/acct/42"' "CAA names the account"
+grep -q 'other.example' "$T/out" && fail "the other CA's account leaked into CAA" || pass
+grep -v '^;' "$T/out" >"$T/acct.zone"
+LDNS_OUT=$(ldns-read-zone "$T/acct.zone" 2>&1 >/dev/null) || LDNS_OUT="failed: $LDNS_OUT"
+[ -z "$LDNS_OUT" ] && pass || fail "ldns-read-zone on the records with accounturi: $LDNS_OUT"
 done_tests
