@@ -47,8 +47,8 @@
 #define TICK_S        2
 #define REFUSAL_GAP_S 600
 #define DKIM_EVERY_S  3600
-#define CERT_MIN_S    10        /* between two renewal checks, at least */
-#define CERT_MAX_S    (12 * 3600) /* and at most */
+#define CERT_MIN_S    10           /* between two renewal checks, at least */
+#define CERT_MAX_S    (12 * 3600)  /* and at most */
 #define CERT_ALERT_S  (14 * 86400) /* expiry this close and failing: alert */
 
 extern char **environ;
@@ -82,8 +82,9 @@ static void reopen_if_rotated(void)
 		return;
 	int fd = open(log_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		log_msg(LOG_WARNING, "'%s' was rotated and cannot be opened again (%s): not watching "
-		                     "it until mailctld restarts",
+		log_msg(LOG_WARNING,
+		        "'%s' was rotated and cannot be opened again (%s): not watching "
+		        "it until mailctld restarts",
 		        log_path, strerror(errno));
 		close(log_fd);
 		log_fd = -1;
@@ -110,7 +111,8 @@ static int refusal_logged(void)
 			}
 			log_partial[log_partial_len] = 0;
 			if (dnsbl_refusal_names_list(log_partial)) {
-				log_msg(LOG_NOTICE, "a delivery was refused naming a blocklist: %.300s",
+				log_msg(LOG_NOTICE,
+				        "a delivery was refused naming a blocklist: %.300s",
 				        log_partial);
 				found = 1;
 			}
@@ -228,7 +230,8 @@ static void dkim_job(time_t now)
 		struct dnsq d;
 		struct dkim_rotate_report rep = {0};
 		dnsq_init(&d, &st->resolver);
-		if (dkim_rotate_step(&ctx, doms.v[i].name, now, dnsq_lookup_now, &d, 0, &rep, &err) < 0)
+		if (dkim_rotate_step(&ctx, doms.v[i].name, now, dnsq_lookup_now, &d, 0, &rep,
+		                     &err) < 0)
 			log_msg(LOG_ERR, "dkim rotation of %s: %s", doms.v[i].name, err.msg);
 		else if (rep.action == DKIM_ROTATE_SWITCHED || rep.action == DKIM_ROTATE_REMOVED)
 			log_msg(LOG_INFO, "dkim rotation of %s: %s", doms.v[i].name,
@@ -260,15 +263,16 @@ static void cert_alert(const char *text, time_t now)
 		struct tm tm;
 		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", gmtime_r(&now, &tm));
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", gmtime_r(&ci.not_after, &tm));
-		char *msg = to ? xasprintf("From: mailctl on %s <%s>\nTo: %s\nDate: %s\n"
-		                           "Subject: [%s] the TLS certificate expires %s and renewal "
-		                           "fails\nAuto-Submitted: auto-generated\n\n"
-		                           "mailctld could not renew the certificate of %s, which "
-		                           "expires %s.\nLast attempt: %s\n\nRun 'mailctl cert renew' "
-		                           "to see the error, and 'mailctl cert list'.\n",
-		                           st->hostname, to, to, date, st->hostname, when, st->hostname,
-		                           when, text)
-		                 : NULL;
+		char *msg =
+		    to ? xasprintf("From: mailctl on %s <%s>\nTo: %s\nDate: %s\n"
+		                   "Subject: [%s] the TLS certificate expires %s and renewal "
+		                   "fails\nAuto-Submitted: auto-generated\n\n"
+		                   "mailctld could not renew the certificate of %s, which "
+		                   "expires %s.\nLast attempt: %s\n\nRun 'mailctl cert renew' "
+		                   "to see the error, and 'mailctl cert list'.\n",
+		                   st->hostname, to, to, date, st->hostname, when, st->hostname,
+		                   when, text)
+		       : NULL;
 		if (msg && send_mail(to, msg) == 0) {
 			cert_alerted = 1;
 			log_msg(LOG_WARNING, "certificate expiry alert sent to %s", to);
@@ -294,7 +298,8 @@ static time_t cert_job(time_t now)
 	const char *text = reply + text_at;
 	if (!strcmp(action, "issued") || !strcmp(action, "unverified")) {
 		cert_alerted = 0;
-		log_msg(LOG_INFO, "certificate renewed (%s)%s%s", action, text[0] ? ": " : "", text);
+		log_msg(LOG_INFO, "certificate renewed (%s)%s%s", action, text[0] ? ": " : "",
+		        text);
 	} else if (!strcmp(action, "failed") || !strcmp(action, "waiting")) {
 		log_msg(LOG_ERR, "certificate renewal %s: %s", action, text);
 		cert_alert(text, now);

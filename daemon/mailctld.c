@@ -124,14 +124,15 @@ struct opts {
 
 static void usage(FILE *to)
 {
-	fprintf(to, "usage: mailctld [-f] [-t] [-c CONFIG] [-l FILE] [-u USER]\n"
-	            "  -c CONFIG  the configuration file (default: $MAILCTL_CONFIG, or %s)\n"
-	            "  -f         stay in the foreground and log to stderr too (systemd runs it so)\n"
-	            "  -l FILE    log to FILE too (appended), besides syslog\n"
-	            "  -t         load the configuration and keys, report, and exit\n"
-	            "  -u USER    the user to run as after binding the socket (default: mailctl)\n"
-	            "  -h         this help;  -V  the version\n",
-	            MAILCTL_DEFAULT_CONFIG);
+	fprintf(to,
+	        "usage: mailctld [-f] [-t] [-c CONFIG] [-l FILE] [-u USER]\n"
+	        "  -c CONFIG  the configuration file (default: $MAILCTL_CONFIG, or %s)\n"
+	        "  -f         stay in the foreground and log to stderr too (systemd runs it so)\n"
+	        "  -l FILE    log to FILE too (appended), besides syslog\n"
+	        "  -t         load the configuration and keys, report, and exit\n"
+	        "  -u USER    the user to run as after binding the socket (default: mailctl)\n"
+	        "  -h         this help;  -V  the version\n",
+	        MAILCTL_DEFAULT_CONFIG);
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
@@ -140,14 +141,30 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	*o = (struct opts){.config = config_default_path(), .user = "mailctl"};
 	while ((c = getopt(argc, argv, "c:fl:tu:hV")) != -1) {
 		switch (c) {
-		case 'c': o->config = optarg; break;
-		case 'f': o->foreground = 1; break;
-		case 'l': o->log_file = optarg; break;
-		case 't': o->check = 1; break;
-		case 'u': o->user = optarg; break;
-		case 'h': usage(stdout); exit(EX_OK);
-		case 'V': printf("mailctld %s\n", MAILCTL_VERSION); exit(EX_OK);
-		default: usage(stderr); return EX_USAGE;
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'f':
+			o->foreground = 1;
+			break;
+		case 'l':
+			o->log_file = optarg;
+			break;
+		case 't':
+			o->check = 1;
+			break;
+		case 'u':
+			o->user = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(EX_OK);
+		case 'V':
+			printf("mailctld %s\n", MAILCTL_VERSION);
+			exit(EX_OK);
+		default:
+			usage(stderr);
+			return EX_USAGE;
 		}
 	}
 	if (optind != argc) {
@@ -264,7 +281,8 @@ static void reload(const char *config_path, const char *why)
 	struct mc_error err = {0};
 	struct state *st = state_load(config_path, &err);
 	if (!st) {
-		log_msg(LOG_ERR, "reload (%s) failed, keeping the previous state: %s", why, err.msg);
+		log_msg(LOG_ERR, "reload (%s) failed, keeping the previous state: %s", why,
+		        err.msg);
 		return;
 	}
 	log_msg(LOG_INFO, "reloaded (%s): %zu signing key(s)", why, msgauth_keys_count(st->keys));
@@ -329,8 +347,9 @@ static int serve(const struct opts *o, struct state *st)
 	struct mc_error err = {0};
 	struct state *mine = state_load(o->config, &err);
 	if (!mine) {
-		log_msg(LOG_ERR, "%s (running as %s: the database and the key files must be "
-		                 "readable by that user)",
+		log_msg(LOG_ERR,
+		        "%s (running as %s: the database and the key files must be "
+		        "readable by that user)",
 		        err.msg, pw ? pw->pw_name : "the current user");
 		unlink(pidfile);
 		free(pidfile);

@@ -66,9 +66,9 @@ struct config {
 	char *mta_sts_mode; /* dns.mta_sts_mode: testing | enforce */
 	char *caa_issuer;   /* dns.caa_issuer */
 
-	char *tls_cert_file; /* tls.cert_file */
-	char *tls_key_file;  /* tls.key_file */
-	int plaintext_ports; /* mail.plaintext_ports: IMAP 143 and POP3 110 too */
+	char *tls_cert_file;          /* tls.cert_file */
+	char *tls_key_file;           /* tls.key_file */
+	int plaintext_ports;          /* mail.plaintext_ports: IMAP 143 and POP3 110 too */
 	long long message_size_limit; /* mail.message_size_limit, bytes */
 
 	char *dns_resolver; /* dns.resolver: "" = the first nameserver in /etc/resolv.conf */
@@ -80,10 +80,10 @@ struct config {
 	char *acme_webroot;   /* paths.acme_webroot */
 	char *acme_directory; /* acme.directory */
 
-	char *milter_socket;               /* milter.socket */
-	long long milter_dns_budget_ms;    /* milter.dns_budget_ms */
-	int milter_dmarc_reject;           /* milter.dmarc_reject */
-	int milter_dmarc_quarantine;       /* milter.dmarc_quarantine */
+	char *milter_socket;                /* milter.socket */
+	long long milter_dns_budget_ms;     /* milter.dns_budget_ms */
+	int milter_dmarc_reject;            /* milter.dmarc_reject */
+	int milter_dmarc_quarantine;        /* milter.dmarc_quarantine */
 	long long dkim_rotation_grace_days; /* dkim.rotation_grace_days */
 	char *status_port25_probe;          /* status.port25_probe: HOST[:PORT] */
 };

@@ -27,9 +27,10 @@ int dnsbl_subjects_default(struct mc_ctx *ctx, struct netaddr_list *out, struct 
 	netaddr_list_release(&v6);
 	domain_list_release(&doms);
 	if (rc == 0 && !out->n)
-		rc = mc_fail(err, MC_ECONFIG,
-		             "nothing to check: no public address (set network.ipv4 or network.ipv6) "
-		             "and no hosted domain");
+		rc = mc_fail(
+		    err, MC_ECONFIG,
+		    "nothing to check: no public address (set network.ipv4 or network.ipv6) "
+		    "and no hosted domain");
 	return rc;
 }
 
@@ -142,8 +143,8 @@ char *dnsbl_alert_text(const struct dnsbl_changes *c, const char *hostname, cons
 		listed += !strcmp(c->v[i].to, "listed");
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", gmtime_r(&now, &tm));
 	strbuf_addf(&sb, "From: mailctl on %s <%s>\nTo: %s\nDate: %s\n", hostname, from, to, date);
-	strbuf_addf(&sb, "Subject: [%s] blocklists: %zu new listing(s), %zu delisting(s)\n", hostname,
-	            listed, c->n - listed);
+	strbuf_addf(&sb, "Subject: [%s] blocklists: %zu new listing(s), %zu delisting(s)\n",
+	            hostname, listed, c->n - listed);
 	strbuf_addstr(&sb, "Auto-Submitted: auto-generated\nMIME-Version: 1.0\n"
 	                   "Content-Type: text/plain; charset=utf-8\n\n");
 	strbuf_addf(&sb, "mailctld on %s checked the DNS blocklists; these changed:\n\n", hostname);
@@ -167,9 +168,9 @@ char *dnsbl_alert_text(const struct dnsbl_changes *c, const char *hostname, cons
 
 int dnsbl_refusal_names_list(const char *line)
 {
-	static const char *const words[] = {"spamhaus", "blocklist", "blacklist", "block list",
+	static const char *const words[] = {"spamhaus",   "blocklist", "blacklist", "block list",
 	                                    "black list", "dnsbl",     "rbl",       "listed",
-	                                    "spamcop",  "barracuda", "uceprotect"};
+	                                    "spamcop",    "barracuda", "uceprotect"};
 	if (!strstr(line, "status=bounced") && !strstr(line, "status=deferred"))
 		return 0;
 	const char *reply = strstr(line, " (");

@@ -37,8 +37,8 @@ struct dnsplan_domain {
 };
 
 struct dnsplan {
-	char *host; /* the mail host name */
-	char *tlsa; /* hex SPKI SHA-256 of tls.key_file, or NULL */
+	char *host;       /* the mail host name */
+	char *tlsa;       /* hex SPKI SHA-256 of tls.key_file, or NULL */
 	char *accounturi; /* the ACME account at acme.directory (CAA, RFC 8657), or NULL */
 	struct netaddr_list v4, v6;
 	struct dnsplan_domain *v;

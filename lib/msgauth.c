@@ -16,9 +16,9 @@ struct msgauth {
 	int outbound;
 	struct dkim_msg *dkim;
 	char *from[MAX_FROM];
-	size_t nfrom;     /* From fields seen (may exceed MAX_FROM) */
-	size_t nauthres;  /* Authentication-Results fields seen */
-	size_t *claims;   /* which of them claim our authserv-id */
+	size_t nfrom;    /* From fields seen (may exceed MAX_FROM) */
+	size_t nauthres; /* Authentication-Results fields seen */
+	size_t *claims;  /* which of them claim our authserv-id */
 	size_t nclaims;
 	size_t nquarantine;
 };
@@ -139,8 +139,9 @@ static void sign(struct msgauth *m, time_t now, struct msgauth_result *r)
 			/* Never out unsigned: a message that can never be signed (a
 			 * header over the limits) is refused, anything else deferred. */
 			if (err.kind == MC_EDATA)
-				set_reply(r, MSGAUTH_REJECT, "550", "5.7.0",
-				          "the message cannot be DKIM-signed: its header is too large");
+				set_reply(
+				    r, MSGAUTH_REJECT, "550", "5.7.0",
+				    "the message cannot be DKIM-signed: its header is too large");
 			else if (r->action != MSGAUTH_REJECT)
 				set_reply(r, MSGAUTH_TEMPFAIL, "451", "4.7.0",
 				          "the message could not be DKIM-signed; try again later");
@@ -196,7 +197,8 @@ static void check_dmarc(struct msgauth *m, dnsq_lookup_fn fn, void *ctx, unsigne
 {
 	struct dmarc_dkim_input *dk = xcalloc(r->ndkim + 1, sizeof(*dk));
 	for (size_t i = 0; i < r->ndkim; i++)
-		dk[i] = (struct dmarc_dkim_input){r->dkim[i].domain, r->dkim[i].result == DKIM_PASS};
+		dk[i] =
+		    (struct dmarc_dkim_input){r->dkim[i].domain, r->dkim[i].result == DKIM_PASS};
 	struct dmarc_input in = {.from_values = (const char *const *)m->from,
 	                         .nfrom = m->nfrom < MAX_FROM ? m->nfrom : MAX_FROM,
 	                         .spf_domain = r->spf.domain,
@@ -264,8 +266,8 @@ static void decide(struct msgauth *m, struct msgauth_result *r)
 		set_reply(r, MSGAUTH_REJECT, "550", "5.7.1", text);
 		return;
 	}
-	if (r->dmarc.result == DMARC_TEMPERROR &&
-	    (p->dmarc_reject || p->dmarc_quarantine) && !exact_pass(r)) {
+	if (r->dmarc.result == DMARC_TEMPERROR && (p->dmarc_reject || p->dmarc_quarantine) &&
+	    !exact_pass(r)) {
 		snprintf(text, sizeof(text),
 		         "the DMARC policy of %s could not be looked up; try again later",
 		         r->dmarc.header_from);
@@ -289,8 +291,8 @@ static void decide(struct msgauth *m, struct msgauth_result *r)
 		set_reply(r, MSGAUTH_REJECT, "550", "5.7.1", text);
 	} else if (quarantine) {
 		r->action = MSGAUTH_QUARANTINE;
-		r->quarantine = xasprintf(" dmarc=fail policy=%s header.from=%s", dis,
-		                          r->dmarc.header_from);
+		r->quarantine =
+		    xasprintf(" dmarc=fail policy=%s header.from=%s", dis, r->dmarc.header_from);
 	}
 }
 

@@ -89,7 +89,7 @@ const char *msgauth_action_name(enum msgauth_action a);
 #define MSGAUTH_QUARANTINE_FIELD "X-Mailctl-Quarantine"
 
 struct msgauth_result {
-	int outbound;              /* signed (or would have been) rather than checked */
+	int outbound; /* signed (or would have been) rather than checked */
 	enum msgauth_action action;
 	char smtp_code[4];         /* "550", "451" for REJECT and TEMPFAIL, else "" */
 	char smtp_xcode[8];        /* "5.7.1", "4.7.1" */
@@ -105,7 +105,7 @@ struct msgauth_result {
 	struct dkim_verdict *dkim;
 	size_t ndkim;
 	struct dmarc_outcome dmarc;
-	struct strbuf report;      /* one line per method and decision, for humans and logs */
+	struct strbuf report; /* one line per method and decision, for humans and logs */
 };
 
 struct msgauth;

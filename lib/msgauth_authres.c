@@ -69,7 +69,8 @@ static void add_pvalue(struct strbuf *sb, const char *v)
 	strbuf_addch(sb, '"');
 }
 
-static void add_spf(struct strbuf *sb, const struct msgauth_env *env, const struct msgauth_result *r)
+static void add_spf(struct strbuf *sb, const struct msgauth_env *env,
+                    const struct msgauth_result *r)
 {
 	strbuf_addf(sb, ";\r\n\tspf=%s", spf_result_name(r->spf.result));
 	if (env->mail_from && env->mail_from[0]) {

@@ -24,10 +24,11 @@ static void bl_add_row(sqlite3_stmt *s, void *out)
 int store_blacklist_add(struct store *st, const struct blacklist_row *r, struct mc_error *err)
 {
 	const char *p[] = {r->checked, r->subject, r->zone, r->status, r->detail ? r->detail : ""};
-	sqlite3_stmt *s = sql_prepare(st,
-	                              "INSERT INTO blacklist_results (checked, subject, zone, status,"
-	                              " detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-	                              err);
+	sqlite3_stmt *s =
+	    sql_prepare(st,
+	                "INSERT INTO blacklist_results (checked, subject, zone, status,"
+	                " detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+	                err);
 	if (!s)
 		return -1;
 	sql_bind_texts(s, 5, p);

@@ -282,10 +282,11 @@ int cli_pick_resolver(const struct config *cfg, struct dnsq_server *s, struct mc
 		return -1;
 	const char *who = dnsbl_public_resolver(s);
 	if (who)
-		fprintf(stderr,
-		        "mailctl: warning: resolver %s is %s's public resolver, which DNS blocklists "
-		        "refuse: use a local recursive resolver (the unbound install.sh sets up, "
-		        "dns.resolver: 127.0.0.1)\n",
-		        s->text, who);
+		fprintf(
+		    stderr,
+		    "mailctl: warning: resolver %s is %s's public resolver, which DNS blocklists "
+		    "refuse: use a local recursive resolver (the unbound install.sh sets up, "
+		    "dns.resolver: 127.0.0.1)\n",
+		    s->text, who);
 	return 0;
 }
