@@ -176,6 +176,9 @@ shows "DNS records of bücher.example" "n shows the next domain, in Unicode"
 # holds the check and subject columns, sorted; the order is checked apart:
 # worst first.
 keys 1 r
+# The dashboard first, so the wait is for this run to end, not for the
+# screen before it to go.
+shows "Status of mail.example.org" "the dashboard is back"
 gone "checking..." "the status checks end"
 screen >"$T/dash"
 sed -n '1p;3p;$p' "$T/dash" >"$T/dash.top"
