@@ -361,18 +361,22 @@ done
 # --- 9. wrong password (last: Dovecot then slows this client down) ----------------------
 # A disabled user is refused at SMTP AUTH too, with the right password.
 expect 0 "user disable alice" -- mxctl user disable alice@example.org
+# swaks's own transcript after STARTTLS is not reliable when it is not on a
+# terminal; its exit status (28: AUTH refused) and Postfix's log are.
+auth_failures() { grep -c 'SASL PLAIN authentication failed' "$(host_path mx /var/log/mail.log)"; }
+before=$(auth_failures)
 swaks_from_out "disabled user refused on 587" 28 --port 587 -tls --auth PLAIN \
 	--auth-user alice@example.org --auth-password "$PW" \
 	--from alice@example.org --to alice@example.org --quit-after AUTH
-cat "$T/out" "$T/err" >"$T/both" # swaks writes refusals to stderr
-contains "$T/both" "535 5.7.8" "a disabled user gets 535"
+more_failures() { [ "$(auth_failures)" -gt "$before" ]; }
+wait_for 5 more_failures && pass || fail "Postfix logged no failed AUTH for the disabled user"
 expect 0 "user enable alice" -- mxctl user enable alice@example.org
 # (Dovecot delays a client's repeated failures: more time for the second)
+before=$(auth_failures)
 swaks_from_out "wrong password refused on 587" 28 --port 587 -tls --auth PLAIN \
 	--auth-user alice@example.org --auth-password "$PW-wrong" \
-	--from alice@example.org --to alice@example.org --quit-after AUTH --timeout 40
-cat "$T/out" "$T/err" >"$T/both"
-contains "$T/both" "535 5.7.8" "wrong password gets 535"
+	--from alice@example.org --to alice@example.org --quit-after AUTH --timeout 25
+wait_for 5 more_failures && pass || fail "Postfix logged no failed AUTH for the wrong password"
 
 # no_errors LOG PATTERN [EXPECTED]: no line of mx's LOG matches PATTERN,
 # apart from those matching EXPECTED (what the checks above provoke: the
