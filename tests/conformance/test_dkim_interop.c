@@ -48,7 +48,8 @@ static struct {
 	char *keys_file; /* the records, one a line, for the peers */
 	struct tkey k[NKEYS];
 	struct fake_dns dns; /* the records, for our verifier */
-} G = {.k = {{"rsa", "rsa2048", "rsa-sha256"}, {"ed25519", "ed", "ed25519-sha256"}}};
+} G = {.k = {{.alg = "rsa", .selector = "rsa2048", .sig_alg = "rsa-sha256"},
+             {.alg = "ed25519", .selector = "ed", .sig_alg = "ed25519-sha256"}}};
 
 /* ---- our side: feeding a message, signing, verifying ---- */
 

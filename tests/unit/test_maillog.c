@@ -193,8 +193,8 @@ static const char *const story[] = {
     /* 3 */ "postfix/smtpd[10]: NOQUEUE: reject: RCPT from x: 554 <Alice@Example.org>: denied",
     /* 4 */ "postfix/qmgr[12]: 5A0B1C2D3E: from=<bob@example.org>, size=100, nrcpt=1",
     /* 5 */
-    "postfix/lmtp[13]: 4F2A1C0123: to=<alice@example.org>, status=sent (250 2.0.0 "
-    "Ok: queued as 4XbLpF3dBNz1Ys6)",
+    ("postfix/lmtp[13]: 4F2A1C0123: to=<alice@example.org>, status=sent (250 2.0.0 "
+     "Ok: queued as 4XbLpF3dBNz1Ys6)"),
     /* 6 */ "postfix/qmgr[12]: 4XbLpF3dBNz1Ys6: from=<>, size=1200, nrcpt=1",
     /* 7 */ "postfix/smtp[14]: 4XbLpF3dBNz1Ys6: to=<far@example.com>, status=deferred",
     /* 8 */ "postfix/smtp[14]: 5A0B1C2D3E: to=<carol@example.com>, status=sent",
