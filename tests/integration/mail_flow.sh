@@ -393,7 +393,7 @@ no_errors() {
 no_errors /var/log/mail.log 'warning:|error:|fatal:|panic:' \
 	'TLS library problem: .*(unsupported protocol|no shared cipher)|SASL PLAIN authentication failed'
 no_errors /var/log/dovecot.log 'Error:|Fatal:|Panic:|Warning:' \
-	'Warning: SIGHUP received - reloading|Warning: Sent SIGTERM to [0-9]+ [a-z-]+ process|Warning: Killed with signal 15|Warning: Processes aren.t dying after reload'
+	'Warning: SIGHUP received - reloading|Warning: Sent SIGTERM to [0-9]+ [a-z-]+ process|Warning: Killed with signal 15|Warning: Processes aren.t dying after reload|auth-worker: Aborted [A-Z]+ request for [^ ]+: Shutting down'
 
 host_postfix mx stop >/dev/null 2>&1
 host_exec mx doveadm stop >/dev/null 2>&1
