@@ -41,7 +41,6 @@ static int on_opt(int opt, const char *arg, void *ctx)
 	return EX_OK;
 }
 
-
 static long elapsed_ms(const struct timespec *t0)
 {
 	struct timespec t1;
@@ -249,8 +248,8 @@ static int bl_cmd_history(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli, "'%s' is neither an IP address nor a domain", argv[i]);
 	if ((code = cli_args_done(cli, argc - i, 0, 1)) != EX_OK)
 		return code;
-	if (store_blacklist_history(cli->st, i < argc ? argv[i] : NULL, !o.all, o.limit, &l,
-	                            &err) < 0)
+	if (store_blacklist_history(cli->st, i < argc ? argv[i] : NULL, !o.all, o.limit, &l, &err) <
+	    0)
 		return cli_fail(&err);
 	print_begin(&cli->out, cli->json, 0);
 	print_col(&cli->out, "checked", "CHECKED", CELL_STR);

@@ -43,13 +43,17 @@ static int on_opt(int opt, const char *arg, void *ctx)
 			                 arg);
 		o->ip = arg;
 		break;
-	case 'H': o->helo = arg; break;
-	case 'm': o->mail_from = arg; break;
+	case 'H':
+		o->helo = arg;
+		break;
+	case 'm':
+		o->mail_from = arg;
+		break;
 	default:
 		if (dnsq_server_parse(arg, &o->server, &err) < 0)
-			return cli_error(EX_USAGE,
-			                 "invalid --resolver '%s': use ADDR, ADDR:PORT or [IPV6]:PORT",
-			                 arg);
+			return cli_error(
+			    EX_USAGE, "invalid --resolver '%s': use ADDR, ADDR:PORT or [IPV6]:PORT",
+			    arg);
 	}
 	return EX_OK;
 }
@@ -148,9 +152,9 @@ static void print_result(struct cli *cli, const struct msgauth_result *r)
 	print_col(&cli->out, "report", "", CELL_STR);
 	print_str(&cli->out, ar);
 	print_str(&cli->out, msgauth_action_name(r->action));
-	char *reply = r->smtp_code[0] ? xasprintf("%s %s %s", r->smtp_code, r->smtp_xcode,
-	                                          r->smtp_text)
-	                              : xstrdup("");
+	char *reply = r->smtp_code[0]
+	                  ? xasprintf("%s %s %s", r->smtp_code, r->smtp_xcode, r->smtp_text)
+	                  : xstrdup("");
 	print_str(&cli->out, reply);
 	print_str(&cli->out, r->report.buf);
 	free(reply);
