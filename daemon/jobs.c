@@ -13,8 +13,10 @@
  *               least every 12 hours, 10 s after start, and after each
  *               reload, e.g. when 'cert request' wrote the database): the root
  *               helper (privsep.c) renews it when a third of its lifetime
- *               is left; when renewal keeps failing within 14 days of
- *               expiry, one message to the postmaster.
+ *               is left (or the CA's renewal window says so), and moves a
+ *               key rollover under way to the new key once DNS has shown
+ *               its TLSA for dns.ttl; when renewal keeps failing within 14
+ *               days of expiry, one message to the postmaster.
  *   dkim        every hour, dkim_rotate_step() for each domain without
  *               starting anything: a pending rotation switches once its
  *               records are in DNS, retired keys go after their grace.
@@ -300,6 +302,13 @@ static time_t cert_job(time_t now)
 		cert_alerted = 0;
 		log_msg(LOG_INFO, "certificate renewed (%s)%s%s", action, text[0] ? ": " : "",
 		        text);
+	} else if (!strncmp(action, "rolled-over", 11)) {
+		cert_alerted = 0;
+		log_msg(action[11] ? LOG_ERR : LOG_INFO, "TLS key rolled over%s: %s%s",
+		        action[11] ? " (not served everywhere)" : "",
+		        action[11] ? "" : "new TLSA 3 1 1 ", text);
+	} else if (!strcmp(action, "rollover-failed")) {
+		log_msg(LOG_ERR, "TLS key rollover failed: %s", text);
 	} else if (!strcmp(action, "failed") || !strcmp(action, "waiting")) {
 		log_msg(LOG_ERR, "certificate renewal %s: %s", action, text);
 		cert_alert(text, now);

@@ -6,12 +6,16 @@
  * Before the drop, privsep_start() forks a helper that stays root and
  * serves a socketpair. It knows one request, 'R' (renew when due), runs
  * lib/cert.h's cert_renew_due() with the configuration file (read again
- * each time) and answers one line: "ACTION|NOT_AFTER|NEXT|TEXT". Nothing
+ * each time), then advances a key rollover an admin started (cert.h's
+ * cert_rollover_step(), never starting one), and answers one line:
+ * "ACTION|NOT_AFTER|NEXT|TEXT", ACTION a cert_action_name() or
+ * "rolled-over", "rolled-over-unverified", "rollover-failed". Nothing
  * the unprivileged side sends can make it do anything else. It exits when
  * the daemon's end closes or the daemon dies.
  */
 #include "privsep.h"
 #include "cert.h"
+#include "dnsq.h"
 #include "store.h"
 #include "xalloc.h"
 
@@ -29,6 +33,49 @@
 static int priv_fd = -1;
 static pid_t priv_pid;
 
+/* "ACTION|NOT_AFTER|NEXT|TEXT" into 'out', on one line. */
+static void answer(char *out, size_t len, const char *action, time_t not_after, time_t next,
+                   const char *text)
+{
+	int n = snprintf(out, len, "%s|%lld|%lld|", action, (long long)not_after, (long long)next);
+	if (n > 0 && (size_t)n < len)
+		snprintf(out + n, len - (size_t)n, "%.*s", (int)(len - (size_t)n - 1), text);
+	for (char *p = out; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
+}
+
+/* A key rollover an admin started ('mailctl cert rollover'): advanced
+ * when DNS shows the new TLSA and dns.ttl has passed, never started. 1
+ * when it switched or failed ('out' says so); else 0, with '*next' moved
+ * up to when the wait for caches ends. */
+static int rollover(struct mc_ctx *ctx, time_t now, time_t *next, char *out, size_t len)
+{
+	struct cert_options o = {0};
+	struct cert_rollover_report r = {0};
+	struct mc_error err = {0};
+	struct dnsq_server server;
+	struct dnsq dq;
+	if (dnsq_server_choose(ctx->cfg->dns_resolver, &server, &err) < 0)
+		return 0;
+	dnsq_init(&dq, &server);
+	int rc = cert_rollover_step(ctx, now, &o, 0, dnsq_lookup_now, &dq, &r, &err);
+	dnsq_release(&dq);
+	int acted = r.action == CERT_ROLL_SWITCHED || (rc < 0 && r.action != CERT_ROLL_IDLE);
+	if (r.action == CERT_ROLL_SWITCHED)
+		answer(out, len, rc == 0 ? "rolled-over" : "rolled-over-unverified",
+		       r.cert.not_after, 0, rc == 0 ? r.tlsa_next : err.msg);
+	else if (acted)
+		answer(out, len, "rollover-failed", 0, 0, err.msg);
+	else if (r.action == CERT_ROLL_WAITING) {
+		time_t again = r.switch_after > now ? r.switch_after : now + 3600;
+		if (!*next || again < *next)
+			*next = again;
+	}
+	cert_rollover_report_release(&r);
+	return acted;
+}
+
 /* The helper's answer to one 'R'. */
 static void renew(const char *config_path, char *out, size_t len)
 {
@@ -44,14 +91,12 @@ static void renew(const char *config_path, char *out, size_t len)
 		rc = cert_renew_due(&ctx, time(NULL), &o, &r, &err);
 	if (rc < 0 && !err.msg[0])
 		snprintf(err.msg, sizeof(err.msg), "renewal failed");
-	int n = snprintf(out, len, "%s|%lld|%lld|", rc < 0 ? "failed" : cert_action_name(r.action),
-	                 (long long)r.not_after, (long long)r.next);
-	if (n > 0 && (size_t)n < len)
-		snprintf(out + n, len - (size_t)n, "%.*s", (int)(len - (size_t)n - 1),
-		         rc < 0 ? err.msg : (r.reason ? r.reason : ""));
-	for (char *p = out; *p; p++)
-		if (*p == '\n')
-			*p = ' ';
+	int renewed = rc == 0 && (r.action == CERT_ISSUED || r.action == CERT_UNVERIFIED);
+	if (ctx.st && (renewed || !rollover(&ctx, time(NULL), &r.next, out, len)))
+		answer(out, len, rc < 0 ? "failed" : cert_action_name(r.action), r.not_after,
+		       r.next, rc < 0 ? err.msg : (r.reason ? r.reason : ""));
+	else if (!ctx.st)
+		answer(out, len, "failed", 0, 0, err.msg);
 	cert_report_release(&r);
 	store_close(ctx.st);
 	config_release(&cfg);

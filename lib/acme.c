@@ -483,16 +483,24 @@ static int authorize_all(struct acme_client *c, json_t *order, const struct acme
 
 /* ---- the order (RFC 8555 7.4) ---- */
 
-static json_t *new_order(struct acme_client *c, const char *const *names, size_t n,
-                         char **order_url, struct mc_error *err)
+char *acme_order_payload(const char *const *names, size_t n, const char *replaces)
 {
 	json_t *ids = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(ids,
 		                      json_pack("{s:s, s:s}", "type", "dns", "value", names[i]));
 	json_t *p = json_pack("{s:o}", "identifiers", ids);
+	if (replaces)
+		json_object_set_new(p, "replaces", json_string(replaces));
 	char *payload = json_dumps(p, JSON_COMPACT);
 	json_decref(p);
+	return payload;
+}
+
+static json_t *order_once(struct acme_client *c, const char *const *names, size_t n,
+                          const char *replaces, char **order_url, struct mc_error *err)
+{
+	char *payload = acme_order_payload(names, n, replaces);
 	json_t *order =
 	    post_json(c, c->dir.new_order, payload, "the CA refused the order", order_url, err);
 	free(payload);
@@ -502,6 +510,33 @@ static json_t *new_order(struct acme_client *c, const char *const *names, size_t
 		return NULL;
 	}
 	return order;
+}
+
+/* Problems that say nothing about "replaces": asking again without it
+ * would only be refused the same way. */
+static int replaces_innocent(const char *problem)
+{
+	static const char *const innocent[] = {
+	    "", "rateLimited", "badNonce", "serverInternal", "externalAccountRequired", NULL};
+	return in_list(problem, innocent);
+}
+
+/* newOrder; 'replaces' (RFC 9773 section 5) only goes to a CA that
+ * advertises renewalInfo, and when the CA refuses the order with it (a
+ * predecessor alreadyReplaced, unknown or not this account's), the order
+ * is asked for once more without it: renewing matters more than the link. */
+static json_t *new_order(struct acme_client *c, const char *const *names, size_t n,
+                         const char *replaces, char **order_url, struct mc_error *err)
+{
+	if (!c->dir.renewal_info)
+		replaces = NULL;
+	json_t *order = order_once(c, names, n, replaces, order_url, err);
+	if (order || !replaces || replaces_innocent(c->problem))
+		return order;
+	snprintf(c->replaces_refused, sizeof(c->replaces_refused), "%s", c->problem);
+	free(*order_url);
+	*order_url = NULL;
+	return order_once(c, names, n, NULL, order_url, err);
 }
 
 /* Send the CSR once the order is ready; wait until it is valid. */
@@ -558,9 +593,17 @@ static int download(struct acme_client *c, const char *url, char **chain, struct
 int acme_issue(struct acme_client *c, const char *const *names, size_t n, const unsigned char *csr,
                size_t csr_len, const struct acme_webroot *w, char **chain, struct mc_error *err)
 {
+	return acme_issue_replacing(c, names, n, csr, csr_len, NULL, w, chain, err);
+}
+
+int acme_issue_replacing(struct acme_client *c, const char *const *names, size_t n,
+                         const unsigned char *csr, size_t csr_len, const char *replaces,
+                         const struct acme_webroot *w, char **chain, struct mc_error *err)
+{
 	char *order_url = NULL;
 	*chain = NULL;
-	json_t *order = new_order(c, names, n, &order_url, err);
+	c->replaces_refused[0] = '\0';
+	json_t *order = new_order(c, names, n, replaces, &order_url, err);
 	if (!order) {
 		free(order_url);
 		return -1;

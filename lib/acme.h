@@ -1,7 +1,7 @@
 /*
  * acme - a client for ACME certificate authorities (RFC 8555).
  *
- * Three layers, one file each:
+ * Three layers, one file each, and renewal information beside them:
  *  - acme_jws.c: base64url, the account key and its JWK (RFC 7517) and
  *    thumbprint (RFC 7638), JWS signing (RFC 7515: ES256 for P-256 keys,
  *    ES384 for P-384, RS256 for RSA), external account binding (HS256),
@@ -12,7 +12,11 @@
  *  - acme.c: the protocol: nonces (a rejected nonce, badNonce, is retried
  *    with a fresh one), the account (new, or the one whose URL the caller
  *    kept), orders, HTTP-01 authorizations, polling with backoff that
- *    honours Retry-After, finalization and the certificate chain.
+ *    honours Retry-After, finalization and the certificate chain; a
+ *    renewal's order may name the certificate it replaces (RFC 9773).
+ *  - acme_ari.c: ACME Renewal Information (RFC 9773): a certificate's
+ *    certID, the CA's suggested renewal window (an unauthenticated GET)
+ *    and the time to renew picked in it.
  *
  * HTTP-01 token files are written as <webroot>/.well-known/acme-challenge/
  * <token> (mode 0644, directories 0755 made when missing) and removed once
@@ -105,6 +109,7 @@ int acme_problem_fail(const struct acme_problem *p, const char *what, long retry
 struct acme_directory {
 	char *new_nonce, *new_account, *new_order; /* required */
 	char *revoke_cert, *key_change;            /* NULL when absent */
+	char *renewal_info;                        /* RFC 9773 renewalInfo, or NULL */
 	char *terms;                               /* meta.termsOfService or NULL */
 	char *website;                             /* meta.website or NULL */
 	int eab_required;                          /* meta.externalAccountRequired */
@@ -159,6 +164,9 @@ struct acme_client {
 	char *nonce;
 	struct acme_limits limits;
 	char problem[64]; /* the type name of the last problem document */
+	/* the problem for which the CA refused the last order's "replaces"
+	 * (the order then went without it), or "" */
+	char replaces_refused[64];
 	/* counters, for reports and tests */
 	unsigned requests, bad_nonces;
 };
@@ -196,5 +204,65 @@ void acme_webroot_withdraw(const struct acme_webroot *w, const char *token);
  * through 'w', finalize with 'csr', download the PEM chain (leaf first). */
 int acme_issue(struct acme_client *c, const char *const *names, size_t n, const unsigned char *csr,
                size_t csr_len, const struct acme_webroot *w, char **chain, struct mc_error *err);
+/* acme_issue() for a renewal: 'replaces' is the certID (acme_ari_cert_id())
+ * of the certificate the new one replaces (RFC 9773 section 5), or NULL.
+ * It is sent only to a CA whose directory has renewalInfo; when the CA
+ * refuses the order over it, the order is asked again once without it and
+ * c->replaces_refused names the problem. */
+int acme_issue_replacing(struct acme_client *c, const char *const *names, size_t n,
+                         const unsigned char *csr, size_t csr_len, const char *replaces,
+                         const struct acme_webroot *w, char **chain, struct mc_error *err);
+/* The newOrder payload (compact JSON) for 'names' and an optional
+ * 'replaces' certID (exposed for tests). */
+char *acme_order_payload(const char *const *names, size_t n, const char *replaces);
+
+/* ---- acme_ari.c ---- */
+
+/*
+ * ARI (RFC 9773). A certificate is named by its certID,
+ * base64url(AKI keyIdentifier) "." base64url(serial's DER content bytes,
+ * leading 0x00 kept), the path under the directory's renewalInfo URL and
+ * the value of newOrder's "replaces". The CA answers a GET there with a
+ * suggested window and, in Retry-After, when to ask again: that is kept
+ * between one minute and one day, and six hours when absent or invalid
+ * (RFC 9773 4.3). Times are seconds since the epoch, fractions dropped.
+ */
+
+/* The certID of the leaf (the first certificate) of PEM 'chain_pem'.
+ * MC_EDATA when there is no certificate or it lacks an Authority Key
+ * Identifier with a keyIdentifier. Caller frees '*cert_id'. */
+int acme_ari_cert_id(const char *chain_pem, char **cert_id, struct mc_error *err);
+
+/* A suggested renewal window. */
+struct acme_ari {
+	time_t start, end;  /* the window [start, end); end > start */
+	time_t retry_after; /* when to ask again (absolute), see acme_ari_fetch() */
+	char *explanation;  /* explanationURL for the operator, or NULL */
+};
+
+/* Parse a renewalInfo body: suggestedWindow.start and .end must both be
+ * RFC 3339 times ('T' or 't', optional fraction, 'Z', 'z' or +hh:mm /
+ * -hh:mm) with end after start; other members are ignored, and so is an
+ * explanationURL that is not a string of printable ASCII (at most 2048
+ * bytes). 'retry_after' is left 0. MC_EUNAVAIL, "the CA's renewal
+ * information is invalid: ...", otherwise, with '*out' empty. */
+int acme_ari_parse(const char *json, size_t len, struct acme_ari *out, struct mc_error *err);
+void acme_ari_release(struct acme_ari *a);
+
+/* Ask the CA whose directory is at 'directory' ('ca_file' NULL: the
+ * system's CAs) for the window of the leaf of 'chain_pem'. 0: '*out'
+ * filled, out->retry_after = now + Retry-After (bounded as above). 1: the
+ * directory has no renewalInfo; nothing was asked, '*out' is empty. -1:
+ * '*out' is empty but for retry_after, when to ask again: 0 after a
+ * temporary error (MC_ETEMP: the CA unreachable or timing out, a 5xx,
+ * rateLimited: back off as after any failure), now + 6 h after any other
+ * (a 4xx, in the words of its problem document; an invalid answer). */
+int acme_ari_fetch(const char *directory, const char *ca_file, const char *chain_pem,
+                   struct acme_ari *out, struct mc_error *err);
+
+/* When to renew: a time uniformly distributed over [start, end), the
+ * same for the same 'seed' and window (so a caller can keep it stable
+ * between fetches), or 'now' when that time has passed (renew at once). */
+time_t acme_ari_pick(const struct acme_ari *a, time_t now, unsigned long seed);
 
 #endif

@@ -156,6 +156,7 @@ int acme_directory_parse(const char *url, const char *body, size_t len, struct a
 	}
 	out->revoke_cert = dir_url(doc, "revokeCert", &bad);
 	out->key_change = dir_url(doc, "keyChange", &bad);
+	out->renewal_info = dir_url(doc, "renewalInfo", &bad);
 	json_t *meta = json_object_get(doc, "meta");
 	const char *s;
 	if ((s = json_string_value(json_object_get(meta, "termsOfService"))))
@@ -174,6 +175,7 @@ void acme_directory_release(struct acme_directory *d)
 	free(d->new_order);
 	free(d->revoke_cert);
 	free(d->key_change);
+	free(d->renewal_info);
 	free(d->terms);
 	free(d->website);
 	memset(d, 0, sizeof(*d));

@@ -152,12 +152,16 @@ static int parent_dir(const char *path, mode_t mode, struct mc_error *err)
 	return rc;
 }
 
-/* Write the chain to tls.cert_file through a rename, mode 0644. */
-static int install(const char *path, const char *chain, struct mc_error *err)
+/* Write the chain to tls.cert_file through a rename, mode 0644. With
+ * 'next_key' (a rollover) that key is moved to 'key_file' between the
+ * write and the rename, so a failed write leaves the old pair in place. */
+static int install(const char *path, const char *chain, const char *next_key, const char *key_file,
+                   struct mc_error *err)
 {
 	if (parent_dir(path, 0755, err) < 0)
 		return -1;
 	char *tmp = xasprintf("%s.mailctl-new", path);
+	const char *failed = path;
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	size_t len = strlen(chain);
 	int ok = fd >= 0 && write(fd, chain, len) == (ssize_t)len && fchmod(fd, 0644) == 0 &&
@@ -167,6 +171,11 @@ static int install(const char *path, const char *chain, struct mc_error *err)
 		ok = 0;
 		saved = errno;
 	}
+	if (ok && next_key && rename(next_key, key_file) < 0) {
+		ok = 0;
+		saved = errno;
+		failed = key_file;
+	}
 	if (ok && rename(tmp, path) < 0) {
 		ok = 0;
 		saved = errno;
@@ -174,7 +183,7 @@ static int install(const char *path, const char *chain, struct mc_error *err)
 	if (!ok)
 		unlink(tmp);
 	free(tmp);
-	return ok ? 0 : mc_fail(err, MC_EIO, "cannot write '%s': %s", path, mc_strerror(saved));
+	return ok ? 0 : mc_fail(err, MC_EIO, "cannot write '%s': %s", failed, mc_strerror(saved));
 }
 
 static long now_ms(void)
@@ -189,10 +198,12 @@ static long now_ms(void)
 struct job {
 	struct mc_ctx *ctx;
 	const struct cert_options *o;
-	const char *kind; /* "request" or "renew" */
+	const char *kind; /* "request", "renew" or "rollover" */
 	int names_given;
 	EVP_PKEY *tls_key;
 	struct cert_report *r;
+	const char *next_key; /* rollover: the new key, moved to tls.key_file on install */
+	char *replaces;       /* renew, rollover: the certID of the served certificate */
 };
 
 /* Keep the account (URL, key file, CA file) for the next time. */
@@ -259,8 +270,8 @@ static int obtain(struct job *j, const unsigned char *csr, size_t csr_len, char 
 		rc = account(j, &c, &kept, found, ca_file, err);
 	struct acme_webroot w = {j->ctx->cfg->acme_webroot};
 	if (rc == 0)
-		rc = acme_issue(&c, (const char *const *)j->r->names, j->r->nnames, csr, csr_len,
-		                &w, chain, err);
+		rc = acme_issue_replacing(&c, (const char *const *)j->r->names, j->r->nnames, csr,
+		                          csr_len, j->replaces, &w, chain, err);
 	j->r->requests = c.requests;
 	j->r->bad_nonces = c.bad_nonces;
 	EVP_PKEY_free(c.key);
@@ -289,7 +300,7 @@ static int put_in_place(struct job *j, const char *chain, const char *old_sha256
 		r->issuer = xstrdup(info.issuer);
 		r->not_after = info.not_after;
 		memcpy(r->tlsa, info.tlsa, sizeof(r->tlsa));
-		rc = install(cfg->tls_cert_file, chain, err);
+		rc = install(cfg->tls_cert_file, chain, j->next_key, cfg->tls_key_file, err);
 	}
 	if (rc == 0) {
 		r->action = CERT_UNVERIFIED; /* installed; issued once the ports serve it */
@@ -373,13 +384,13 @@ static int issue(struct job *j, struct mc_error *err)
 		memcpy(old_sha256, old.sha256, sizeof(old_sha256));
 		cert_info_release(&old);
 	}
-	int rc =
-	    parent_dir(cfg->tls_key_file, 0755, err) < 0 ||
-	            acme_key_load_or_create(cfg->tls_key_file, &j->tls_key, &r->key_new, err) < 0 ||
-	            acme_csr(j->tls_key, (const char *const *)r->names, r->nnames, &csr, &csr_len,
-	                     err) < 0
-	        ? -1
-	        : 0;
+	const char *key_file = j->next_key ? j->next_key : cfg->tls_key_file;
+	int rc = parent_dir(key_file, 0755, err) < 0 ||
+	                 acme_key_load_or_create(key_file, &j->tls_key, &r->key_new, err) < 0 ||
+	                 acme_csr(j->tls_key, (const char *const *)r->names, r->nnames, &csr,
+	                          &csr_len, err) < 0
+	             ? -1
+	             : 0;
 	if (rc == 0) { /* from here on the CA is asked: every outcome is recorded */
 		rc = obtain(j, csr, csr_len, &chain, err);
 		r->acme_ms = now_ms() - t0;
@@ -401,7 +412,7 @@ static int issue(struct job *j, struct mc_error *err)
 int cert_request(struct mc_ctx *ctx, const struct cert_options *o, struct cert_report *r,
                  struct mc_error *err)
 {
-	struct job j = {ctx, o, "request", o->names != NULL, NULL, r};
+	struct job j = {ctx, o, "request", o->names != NULL, NULL, r, NULL, NULL};
 	memset(r, 0, sizeof(*r));
 	r->action = CERT_FAILED;
 	if (o->names) {
@@ -462,6 +473,26 @@ static int due(const struct config *cfg, time_t now, char *const *names, size_t 
 	return is_due;
 }
 
+/* Not due by its lifetime: does the CA's renewal information (RFC 9773)
+ * say otherwise? 1 when it is due now; else r->next may come earlier and
+ * the reason says what the CA said. */
+static int ari_due(struct mc_ctx *ctx, time_t now, struct cert_report *r)
+{
+	time_t when = 0;
+	char *why = NULL;
+	int offered = cert_ari_when(ctx, r->directory, now, &when, &why);
+	int now_due = offered && when <= now;
+	if (why) {
+		char *reason = now_due ? xstrdup(why) : xasprintf("%s; %s", r->reason, why);
+		free(r->reason);
+		r->reason = reason;
+	}
+	if (offered && !now_due && when < r->next)
+		r->next = when;
+	free(why);
+	return now_due;
+}
+
 /* With failures since the last install: 1 (and '*until') while pausing. */
 static int pausing(struct mc_ctx *ctx, time_t now, time_t *until, struct mc_error *err)
 {
@@ -496,28 +527,39 @@ static int renew_names(struct mc_ctx *ctx, const struct cert_options *o,
 	return cert_default_names(ctx, &r->names, &r->nnames, err);
 }
 
-int cert_renew_due(struct mc_ctx *ctx, time_t now, const struct cert_options *o,
-                   struct cert_report *r, struct mc_error *err)
+/* Names and CA as the last installed certificate had them (or as 'o'
+ * says): 0, or 1 when no certificate from a CA was ever installed. */
+static int as_last_time(struct mc_ctx *ctx, const struct cert_options *o, struct cert_report *r,
+                        int *names_given, struct mc_error *err)
 {
 	struct cert_attempt_row last;
 	memset(r, 0, sizeof(*r));
 	r->action = CERT_FAILED;
 	int found = store_cert_attempt_last_installed(ctx->st, &last, err);
-	if (found < 0)
-		return -1;
-	if (found == 0) {
+	if (found <= 0)
+		return found < 0 ? -1 : 1;
+	*names_given = o->names ? 1 : last.names_given;
+	int rc = renew_names(ctx, o, &last, r, err);
+	r->directory = xstrdup(o->directory ? o->directory : last.directory);
+	cert_attempt_row_release(&last);
+	return rc;
+}
+
+int cert_renew_due(struct mc_ctx *ctx, time_t now, const struct cert_options *o,
+                   struct cert_report *r, struct mc_error *err)
+{
+	struct job j = {ctx, o, "renew", 0, NULL, r, NULL, NULL};
+	int rc = as_last_time(ctx, o, r, &j.names_given, err);
+	if (rc != 0) {
+		if (rc < 0)
+			return -1;
 		r->action = CERT_NO_CA;
 		r->reason = xstrdup("no certificate from a CA was installed yet: 'mailctl cert "
 		                    "request' gets one");
 		return 0;
 	}
-	struct job j = {ctx, o, "renew", o->names ? 1 : last.names_given, NULL, r};
-	int rc = renew_names(ctx, o, &last, r, err);
-	r->directory = xstrdup(o->directory ? o->directory : last.directory);
-	cert_attempt_row_release(&last);
-	if (rc < 0)
-		return -1;
-	if (!due(ctx->cfg, now, r->names, r->nnames, &r->reason, &r->next) && !o->force) {
+	if (!due(ctx->cfg, now, r->names, r->nnames, &r->reason, &r->next) && !o->force &&
+	    !ari_due(ctx, now, r)) {
 		r->action = CERT_NOT_DUE;
 		return 0;
 	}
@@ -529,7 +571,27 @@ int cert_renew_due(struct mc_ctx *ctx, time_t now, const struct cert_options *o,
 		r->action = CERT_WAITING;
 		return rc < 0 ? -1 : 0;
 	}
-	return issue(&j, err);
+	j.replaces = cert_served_id(ctx->cfg);
+	rc = issue(&j, err);
+	free(j.replaces);
+	return rc;
+}
+
+int cert_reissue_with(struct mc_ctx *ctx, const struct cert_options *o, const char *next_key,
+                      struct cert_report *r, struct mc_error *err)
+{
+	struct job j = {ctx, o, "rollover", 0, NULL, r, next_key, NULL};
+	int rc = as_last_time(ctx, o, r, &j.names_given, err);
+	if (rc > 0)
+		return mc_fail(err, MC_EUSAGE,
+		               "no certificate from a CA was installed yet: 'mailctl cert request' "
+		               "gets one (with the key in place there is nothing to roll over)");
+	if (rc < 0)
+		return -1;
+	j.replaces = cert_served_id(ctx->cfg);
+	rc = issue(&j, err);
+	free(j.replaces);
+	return rc;
 }
 
 void cert_report_release(struct cert_report *r)

@@ -23,10 +23,12 @@
  *
  * cert_renew_due() is what mailctld calls: it renews when less than a
  * third of the certificate's lifetime is left (or the default names
- * changed, or 'force'), with the CA and names of the last certificate
- * installed. Every attempt that reached the CA is recorded in the
- * database with its outcome; with 'backoff', a renewal after failures
- * waits 1, 2, 4... up to 24 hours from the last one.
+ * changed, or 'force', or earlier when the CA's renewal information, RFC
+ * 9773, puts the time picked in its suggested window in the past; the
+ * renewal's order then names the certificate it replaces), with the CA and names of the last
+ * certificate installed. Every attempt that reached the CA is recorded in the database with its
+ * outcome; with 'backoff', a renewal after failures waits 1, 2, 4... up to 24 hours from the last
+ * one.
  *
  * Only one request runs at a time (a lock beside the database; a second
  * one fails with MC_ETEMP). Errors as in acme.h, plus MC_EUSAGE for bad
@@ -40,6 +42,7 @@
 #include <time.h>
 
 #include "account.h"
+#include "dnsq.h"
 #include "error.h"
 
 #define CERT_LE_PRODUCTION "https://acme-v02.api.letsencrypt.org/directory"
@@ -159,5 +162,64 @@ int cert_reload(const struct config *cfg, char **reloaded, struct mc_error *err)
  * how many ports serve another certificate or no TLS. */
 int cert_verify_ports(const struct config *cfg, const char *host, const char *new_sha256,
                       const char *old_sha256, int tries, struct cert_port *out, size_t *n);
+
+/* The RFC 9773 certID of the served certificate (how the CA names it for
+ * renewal information), or NULL (none, or not from a CA). Caller frees. */
+char *cert_served_id(const struct config *cfg);
+
+/* ---- cert_rollover.c ----
+ *
+ * A new TLS key without breaking DANE (RFC 7671 8.1: publish the new
+ * TLSA beside the old one, switch once the world sees it). The rollover
+ * lives in files beside tls.key_file: '<key>.next' is the new key (0600)
+ * while one is under way, '<key>.next-seen' the time DNS first showed its
+ * record. cert_rollover_step() does the one thing that is due:
+ *
+ *   STARTED   nothing under way: the next key is made; 'dns records'
+ *             shows its TLSA beside the current one.
+ *   WAITING   DNS (TLSA _25._tcp.<host>, through 'lookup') does not show
+ *             the next key's record yet, or did not answer, or showed it
+ *             less than dns.ttl ago (resolvers may still hold the old set).
+ *   SWITCHED  the record has been visible for dns.ttl (or 'force'): a
+ *             certificate for the next key, with the names and CA of the
+ *             last one installed (a CA certificate must exist: MC_EUSAGE),
+ *             is issued, and key and chain are installed, reloaded and
+ *             verified as cert_request() does; the old TLSA can go.
+ *   FAILED    the CA did not issue: the current key and certificate stay,
+ *             the rollover stays under way ('cert' says why).
+ *   IDLE      nothing under way and 'may_start' is not set (mailctld, which
+ *             advances a rollover an admin started but never starts one).
+ *
+ * cert_rollover_abort() deletes the next key (MC_EUSAGE when none). */
+enum cert_rollover_action {
+	CERT_ROLL_STARTED,
+	CERT_ROLL_WAITING,
+	CERT_ROLL_SWITCHED,
+	CERT_ROLL_FAILED,
+	CERT_ROLL_ABORTED,
+	CERT_ROLL_IDLE,
+};
+
+struct cert_rollover_report {
+	enum cert_rollover_action action;
+	char *tlsa_name;         /* _25._tcp.<host>. */
+	char tlsa_current[65];   /* of tls.key_file ("" when it has none) */
+	char tlsa_next[65];      /* of the next key */
+	char *detail;            /* what DNS shows, or why it waits */
+	time_t seen;             /* when DNS first showed the next record, or 0 */
+	time_t switch_after;     /* seen + dns.ttl */
+	struct cert_report cert; /* SWITCHED/FAILED: the certificate */
+};
+
+const char *cert_rollover_action_name(enum cert_rollover_action a);
+
+/* '<tls.key_file>.next' (caller frees). */
+char *cert_next_key_file(const struct config *cfg);
+
+int cert_rollover_step(struct mc_ctx *ctx, time_t now, const struct cert_options *o, int may_start,
+                       dnsq_lookup_fn lookup, void *lookup_ctx, struct cert_rollover_report *r,
+                       struct mc_error *err);
+int cert_rollover_abort(struct mc_ctx *ctx, struct cert_rollover_report *r, struct mc_error *err);
+void cert_rollover_report_release(struct cert_rollover_report *r);
 
 #endif

@@ -23,4 +23,19 @@ int cert_chain_check(const struct cert_info *info, const char *const *names, siz
 /* "YYYY-MM-DDTHH:MM:SSZ" of 't' into 'buf' (21 bytes). */
 void cert_time_format(time_t t, char buf[21]);
 
+/* Issue a certificate for the key in 'next_key' with the names and CA of
+ * the last one installed, and move the key to tls.key_file with the chain
+ * (cert_rollover.c). MC_EUSAGE when no CA certificate was ever installed. */
+int cert_reissue_with(struct mc_ctx *ctx, const struct cert_options *o, const char *next_key,
+                      struct cert_report *r, struct mc_error *err);
+
+/* ---- cert_ari.c ---- */
+
+/* Ask the CA at 'directory' (with the CA file kept for its account) for
+ * the served certificate's renewal window. 1: '*when' is the time picked
+ * in it (the same for the same certificate; 'now' once it has passed).
+ * 0: the CA offers no renewal information, or it could not be read
+ * ('*why' says so then, else NULL). '*why' is the caller's to free. */
+int cert_ari_when(struct mc_ctx *ctx, const char *directory, time_t now, time_t *when, char **why);
+
 #endif

@@ -9,19 +9,35 @@
  * it all into findings: one row per record and per evaluation, each with
  * a status, a level and a one-line fix.
  *
+ * With 'mta_sts_fetch' set in the input, the addresses of mta-sts.DOMAIN
+ * are asked in the same rounds, and once they are known every domain's
+ * MTA-STS policy is fetched over HTTPS at once (mtasts.h: pinned to those
+ * addresses, so the system resolver is never asked) and judged: one
+ * "mta-sts-policy" row per domain that publishes _mta-sts. Without it
+ * that row is INFO: not fetched.
+ *
  * Levels decide the exit code: FAIL (a required record - MX, the mail
  * host's A/AAAA, SPF, DKIM of active keys, DMARC - is missing, different
  * or harmful), TEMP (a required answer could not be obtained: timeout,
  * SERVFAIL, refused), WARN (a recommended record is not right, or could
- * not be checked; also an SPF record unlike ours that still passes for
- * this server within the limits), INFO and OK. A timeout or SERVFAIL is
- * never reported as missing.
+ * not be checked; the MTA-STS policy when it cannot be fetched, is
+ * invalid or does not match what we serve and the MX hosts - MTA-STS is
+ * recommended, not required, so even a timeout there only warns; also
+ * an SPF record unlike ours that still passes for this server within the
+ * limits), INFO and OK. A timeout or SERVFAIL is never reported as
+ * missing.
  *
- * The evaluators below (SPF, DMARC, record comparison) are pure: they see
- * DNS only through a dnsq_lookup_fn, which the unit tests fake.
+ * 'timeout_ms' (0: DNSQ_TIMEOUT_MS) bounds the DNS answers, all rounds
+ * together; the policy fetches, which start when the answers they need
+ * are in, get the same budget again, for all of them together.
+ *
+ * The evaluators below (SPF, DMARC, record comparison, the MTA-STS
+ * verdict) are pure: they see DNS only through a dnsq_lookup_fn, which
+ * the unit tests fake, or take what was fetched as input.
  *
  * Reports own their strings: dnscheck_report_release(). dnscheck_run()
- * fails only on a local error (MC_EINTERNAL); DNS trouble is findings.
+ * fails only on a local error (MC_EINTERNAL); DNS and HTTPS trouble is
+ * findings.
  */
 #ifndef MAILCTL_DNSCHECK_H
 #define MAILCTL_DNSCHECK_H
@@ -32,6 +48,7 @@
 #include "dnsq.h"
 #include "dnsrec.h"
 #include "error.h"
+#include "mtasts.h"
 #include "spf.h"
 
 enum dnscheck_status {
@@ -104,6 +121,13 @@ struct dnscheck_input {
 	const char *dmarc_policy; /* configured: none | quarantine | reject */
 	const struct dnscheck_domain *domains;
 	size_t ndomains;
+	/* MTA-STS: with 'mta_sts_fetch' set, the policy of every domain whose
+	 * expected records have the _mta-sts TXT is fetched and judged; else
+	 * an INFO row says it was not. */
+	int mta_sts_fetch;
+	const char *mta_sts_ca_file; /* CAs to verify its HTTPS with; NULL: the system's */
+	const char *mta_sts_mode;    /* the mode we serve (dns.mta_sts_mode); NULL: the one
+	                                whose policy has the id of the expected _mta-sts TXT */
 };
 
 /* Check every domain through the resolver at 'server'; 'timeout_ms' 0
@@ -149,6 +173,26 @@ struct dnscheck_spf {
  * includes hold. Targets with macros are not followed. */
 void dnscheck_spf_count(const char *domain, const char *record, dnsq_lookup_fn fn, void *ctx,
                         struct dnscheck_spf *out);
+
+/* The MTA-STS policy row: what a fetch (mtasts.h) found, judged. An
+ * error of the fetch gives its status (no address MISSING, a timeout
+ * TIMEOUT, anything else ERROR); a valid policy is DIFFERENT when an MX
+ * host of 'mx' (the 'nmx' hosts DNS has for the domain; 'mx_known' 0 when
+ * that lookup failed) matches none of its patterns, when its mode is not
+ * the one of 'ours' (the policy text we serve; NULL: unknown, neither
+ * mode nor text compared), or when its text is not 'ours' byte for byte;
+ * else OK. 'detail' and 'fix' are one line each, for the caller to free. */
+struct dnscheck_sts_verdict {
+	enum dnscheck_status status;
+	char *detail, *fix;
+};
+void dnscheck_sts_judge(const struct mtasts_fetch *fetch, const char *ours, char *const *mx,
+                        size_t nmx, int mx_known, struct dnscheck_sts_verdict *out);
+
+/* The policy text we serve for 'd' (caller frees): dnsrec_mta_sts_policy()
+ * of in->mta_sts_mode, or when that is NULL of the mode whose policy has
+ * the id of d's expected _mta-sts record; NULL when neither is known. */
+char *dnscheck_sts_policy(const struct dnscheck_input *in, const struct dnscheck_domain *d);
 
 /* DMARC records are read by the one DMARC parser, dmarc_record_parse()
  * (dmarc.h). */

@@ -1,5 +1,6 @@
 /* The records of the hosted domains and their check input; see dnsplan.h. */
 #include "dnsplan.h"
+#include "cert.h"
 #include "domain.h"
 #include "xalloc.h"
 
@@ -92,6 +93,7 @@ static int build_records(const struct config *cfg, const struct dnsplan *p,
 	    .caa_issuer = cfg->caa_issuer,
 	    .caa_accounturi = p->accounturi,
 	    .tlsa_spki_sha256 = p->tlsa,
+	    .tlsa_next_spki_sha256 = p->tlsa_next,
 	    .host_records = host_records,
 	};
 	int rc = dnsrec_build(&in, &d->recs, err);
@@ -139,6 +141,11 @@ int dnsplan_build(struct mc_ctx *ctx, const char *domain, struct dnsplan *p, str
 	/* The key survives certificate renewals, so its TLSA does too. */
 	if (dnsrec_tlsa_from_key(cfg->tls_key_file, hex, &no_key) == 0)
 		p->tlsa = xstrdup(hex);
+	/* A key rollover under way: the next key's TLSA goes beside it. */
+	char *next = cert_next_key_file(cfg);
+	if (p->tlsa && dnsrec_tlsa_from_key(next, hex, &no_key) == 0)
+		p->tlsa_next = xstrdup(hex);
+	free(next);
 	if (which_domains(ctx, domain, p, err) < 0)
 		goto fail;
 	p->dom = xcalloc(p->n + 1, sizeof(*p->dom));
@@ -150,6 +157,7 @@ int dnsplan_build(struct mc_ctx *ctx, const char *domain, struct dnsplan *p, str
 	    .ipv4 = p->v4.v ? (const char *const *)p->v4.v : empty,
 	    .ipv6 = p->v6.v ? (const char *const *)p->v6.v : empty,
 	    .dmarc_policy = cfg->dmarc_policy,
+	    .mta_sts_mode = cfg->mta_sts_mode,
 	    .domains = p->dom,
 	    .ndomains = p->n,
 	};
@@ -171,6 +179,7 @@ void dnsplan_release(struct dnsplan *p)
 	free(p->dom);
 	free(p->host);
 	free(p->tlsa);
+	free(p->tlsa_next);
 	free(p->accounturi);
 	netaddr_list_release(&p->v4);
 	netaddr_list_release(&p->v6);

@@ -7,7 +7,8 @@
  * else the machine's own, which must then be fully qualified:
  * MC_ECONFIG), the server's public addresses (network.ipv4/ipv6, else the
  * interfaces; none: MC_ECONFIG), the TLSA 3 1 1 digest of tls.key_file
- * (left out while the key does not exist), the domains (one, which must
+ * (left out while the key does not exist) and, during a key rollover,
+ * of the next key (cert.h), the domains (one, which must
  * exist: MC_ENODOMAIN, or every hosted one), and per domain its DKIM
  * keys and dnsrec_build()'s records. The mail host's own records (A,
  * AAAA, HELO SPF, TLSA, PTR) go with the first domain only, so printing
@@ -39,6 +40,7 @@ struct dnsplan_domain {
 struct dnsplan {
 	char *host;       /* the mail host name */
 	char *tlsa;       /* hex SPKI SHA-256 of tls.key_file, or NULL */
+	char *tlsa_next;  /* of the next key while 'cert rollover' is under way, or NULL */
 	char *accounturi; /* the ACME account at acme.directory (CAA, RFC 8657), or NULL */
 	struct netaddr_list v4, v6;
 	struct dnsplan_domain *v;

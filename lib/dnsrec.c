@@ -273,6 +273,13 @@ static int caa_tlsa(const struct dnsrec_input *in, const char *dom, const char *
 		char *name = xasprintf("_25._tcp.%s", host);
 		rc = add(out, name, in->ttl, LDNS_RR_TYPE_TLSA, tlsa, 4, NULL,
 		         "DANE: the key our SMTP server presents (stays across renewals)", 0, err);
+		if (rc == 0 && in->tlsa_next_spki_sha256) {
+			tlsa[3].text = in->tlsa_next_spki_sha256;
+			rc = add(out, name, in->ttl, LDNS_RR_TYPE_TLSA, tlsa, 4, NULL,
+			         "DANE: the next key ('mailctl cert rollover'); publish it beside "
+			         "the current one",
+			         0, err);
+		}
 		free(name);
 	}
 	return rc;

@@ -36,11 +36,12 @@ struct dnsrec_input {
 	const char *mta_sts_mode;   /* testing | enforce */
 	const struct dnsrec_dkim *dkim;
 	size_t ndkim;
-	const char *caa_issuer;       /* "letsencrypt.org" */
-	const char *caa_accounturi;   /* RFC 8657, or NULL */
-	const char *tlsa_spki_sha256; /* hex SHA-256 of the served key's SPKI, or NULL */
-	int host_records;             /* also the mail host's own: A, AAAA, HELO SPF, null MX,
-	                                 TLSA, PTR (once, when several domains are printed) */
+	const char *caa_issuer;            /* "letsencrypt.org" */
+	const char *caa_accounturi;        /* RFC 8657, or NULL */
+	const char *tlsa_spki_sha256;      /* hex SHA-256 of the served key's SPKI, or NULL */
+	const char *tlsa_next_spki_sha256; /* of the key 'cert rollover' switches to, or NULL */
+	int host_records;                  /* also the mail host's own: A, AAAA, HELO SPF, null MX,
+	                                      TLSA, PTR (once, when several domains are printed) */
 };
 
 struct dnsrec {

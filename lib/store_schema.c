@@ -96,6 +96,25 @@ const char *const store_migrations[] = {
     "  serial TEXT NOT NULL DEFAULT '',"
     "  not_after TEXT NOT NULL DEFAULT '',"
     "  duration_ms INTEGER NOT NULL DEFAULT 0 CHECK (duration_ms >= 0));",
+    /* 5 -> 6: 'cert rollover' (a certificate for a new TLS key) is an
+     * attempt of its own kind; SQLite cannot change a CHECK in place. */
+    "CREATE TABLE cert_attempts_v6 ("
+    "  id INTEGER PRIMARY KEY,"
+    "  started TEXT NOT NULL,"
+    "  finished TEXT NOT NULL DEFAULT " NOW ","
+    "  kind TEXT NOT NULL CHECK (kind IN ('request', 'renew', 'rollover')),"
+    "  actor TEXT NOT NULL,"
+    "  directory TEXT NOT NULL,"
+    "  names TEXT NOT NULL,"
+    "  names_given INTEGER NOT NULL DEFAULT 0 CHECK (names_given IN (0, 1)),"
+    "  result TEXT NOT NULL CHECK (result IN ('issued', 'unverified', 'failed')),"
+    "  detail TEXT NOT NULL DEFAULT '',"
+    "  serial TEXT NOT NULL DEFAULT '',"
+    "  not_after TEXT NOT NULL DEFAULT '',"
+    "  duration_ms INTEGER NOT NULL DEFAULT 0 CHECK (duration_ms >= 0));"
+    "INSERT INTO cert_attempts_v6 SELECT * FROM cert_attempts;"
+    "DROP TABLE cert_attempts;"
+    "ALTER TABLE cert_attempts_v6 RENAME TO cert_attempts;",
 };
 
 const int store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);

@@ -1,6 +1,7 @@
 /* Shared command-line machinery; see cli.h. */
 #include "cli.h"
 #include "dnsbl.h"
+#include "dkim_rotate.h"
 #include "address.h"
 #include "password.h"
 #include "strbuf.h"
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <sysexits.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 static const int exit_codes[] = {
@@ -273,6 +275,17 @@ int cli_limit_opt(int opt, const char *arg, void *ctx)
 	if (*arg == '\0' || *end != '\0' || v < 1 || v > 1000000)
 		return cli_error(EX_USAGE, "invalid --limit '%s': a number from 1 to 1000000", arg);
 	*(long long *)ctx = v;
+	return EX_OK;
+}
+
+int cli_opt_at(const char *arg, time_t *at)
+{
+	if (dkim_time_parse(arg, at) < 0)
+		return cli_error(
+		    EX_USAGE, "invalid --at '%s': use YYYY-MM-DDTHH:MM:SSZ (UTC) or @SECONDS", arg);
+	/* it may only move time forward, never undo a wait */
+	if (*at < time(NULL))
+		return cli_error(EX_USAGE, "invalid --at '%s': it is in the past", arg);
 	return EX_OK;
 }
 

@@ -17,6 +17,8 @@
 #include "print.h"
 #include "store.h"
 
+#include <time.h>
+
 enum verb_flags {
 	CMD_PRIV = 1 << 0,     /* needs root or the 'mailctl' group */
 	CMD_STORE_RO = 1 << 1, /* open the database read-only */
@@ -88,6 +90,10 @@ int cli_getopt(struct cli *cli, int argc, char **argv, const char *shortopts,
  * (blocklists refuse those). */
 struct dnsq_server;
 int cli_pick_resolver(const struct config *cfg, struct dnsq_server *s, struct mc_error *err);
+
+/* --at TIME (YYYY-MM-DDTHH:MM:SSZ or @SECONDS, not in the past) into
+ * '*at': EX_OK, or EX_USAGE with the error printed. */
+int cli_opt_at(const char *arg, time_t *at);
 
 /* A cli_getopt callback for --limit N (1..1000000) into the long long at
  * 'ctx'. */

@@ -1,6 +1,8 @@
 /* mailctl cert request|renew|list|show */
 #include "cert.h"
 #include "cli.h"
+#include "dnsq.h"
+#include "dnsrec.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
@@ -242,6 +244,142 @@ static int cert_cmd_renew(struct cli *cli, int argc, char **argv)
 	return finish(cli, rc, &r, &err);
 }
 
+/* ---- rollover ---- */
+
+struct rollover_opts {
+	struct cert_cli_opts c;
+	struct dnsq_server server;
+	int has_resolver, abort, has_at;
+	time_t at;
+};
+
+static int on_rollover_opt(int opt, const char *arg, void *ctx)
+{
+	struct rollover_opts *o = ctx;
+	struct mc_error err;
+	if (opt == 'r') {
+		if (dnsq_server_parse(arg, &o->server, &err) < 0)
+			return cli_error(EX_USAGE, "invalid --resolver: %s", err.msg);
+		o->has_resolver = 1;
+	} else if (opt == 'A') {
+		o->abort = 1;
+	} else if (opt == 't') {
+		if (cli_opt_at(arg, &o->at) != EX_OK)
+			return EX_USAGE;
+		o->has_at = 1;
+	} else {
+		return on_opt(opt, arg, &o->c);
+	}
+	return EX_OK;
+}
+
+static void rollover_text(struct strbuf *sb, const struct cert_rollover_report *r,
+                          const char *resolver)
+{
+	const char *name = r->tlsa_name ? r->tlsa_name : "";
+	switch (r->action) {
+	case CERT_ROLL_STARTED:
+		strbuf_addf(sb,
+		            "rollover started: a new TLS key is made (not served yet)\n"
+		            "  publish beside the current record:\n"
+		            "    %s TLSA 3 1 1 %s\n  keep:\n    %s TLSA 3 1 1 %s\n",
+		            name, r->tlsa_next, name, r->tlsa_current);
+		break;
+	case CERT_ROLL_WAITING:
+		strbuf_addf(sb, "rollover waiting (resolver %s): %s\n", resolver, r->detail);
+		break;
+	case CERT_ROLL_SWITCHED:
+		strbuf_addf(sb,
+		            "rollover done: the new key serves now; %s TLSA 3 1 1 %s can be "
+		            "removed from DNS\n  serial:    %s\n",
+		            name, r->tlsa_current, r->cert.serial ? r->cert.serial : "");
+		for (size_t i = 0; i < r->cert.nports; i++)
+			strbuf_addf(sb, "  port %d %s: %s\n", r->cert.ports[i].port,
+			            r->cert.ports[i].service,
+			            cert_port_state_name(r->cert.ports[i].state));
+		break;
+	case CERT_ROLL_FAILED:
+		strbuf_addf(sb, "rollover failed: the current key and certificate stay\n");
+		break;
+	case CERT_ROLL_ABORTED:
+		strbuf_addf(sb, "rollover aborted: %s\n", r->detail);
+		break;
+	case CERT_ROLL_IDLE: /* only without may_start */
+		break;
+	}
+	if (r->action == CERT_ROLL_STARTED || r->action == CERT_ROLL_WAITING)
+		strbuf_addf(sb,
+		            "  then run 'mailctl cert rollover' again: it switches once DNS has "
+		            "shown the new record for dns.ttl");
+}
+
+static int rollover_print(struct cli *cli, const struct cert_rollover_report *r,
+                          const char *resolver)
+{
+	struct strbuf text = STRBUF_INIT;
+	char seen[32] = "", after[32] = "";
+	if (r->seen) {
+		fmt_time(r->seen, seen);
+		fmt_time(r->switch_after, after);
+	}
+	rollover_text(&text, r, resolver);
+	print_begin(&cli->out, cli->json, 1);
+	print_summary(&cli->out, "%s", text.buf);
+	static const char *const keys[] = {"action", "tlsa_name", "tlsa_current", "tlsa_next",
+	                                   "detail", "seen",      "switch_after", "serial"};
+	for (size_t i = 0; i < 8; i++)
+		print_col(&cli->out, keys[i], "", CELL_STR);
+	print_str(&cli->out, cert_rollover_action_name(r->action));
+	print_str(&cli->out, r->tlsa_name ? r->tlsa_name : "");
+	print_str(&cli->out, r->tlsa_current);
+	print_str(&cli->out, r->tlsa_next);
+	print_str(&cli->out, r->detail ? r->detail : "");
+	print_str(&cli->out, seen);
+	print_str(&cli->out, after);
+	print_str(&cli->out, r->cert.serial ? r->cert.serial : "");
+	strbuf_release(&text);
+	if (print_end(&cli->out) < 0)
+		return EX_IOERR;
+	return r->action == CERT_ROLL_WAITING ? EX_TEMPFAIL : EX_OK;
+}
+
+static int cert_cmd_rollover(struct cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"resolver", required_argument, NULL, 'r'}, {"force", no_argument, NULL, 'f'},
+	    {"ca-file", required_argument, NULL, 'c'},  {"abort", no_argument, NULL, 'A'},
+	    {"at", required_argument, NULL, 't'},       {0}};
+	struct rollover_opts o = {0};
+	struct cert_rollover_report r;
+	struct mc_error err;
+	int code, i = cli_getopt(cli, argc, argv, "", opts, on_rollover_opt, &o, &code);
+	if (i < 0)
+		return code;
+	if (o.abort && (o.has_resolver || o.c.o.force || o.c.o.ca_file || o.has_at))
+		return cli_usage(cli, "--abort takes no other option");
+	if ((code = cli_args_done(cli, argc - i, 0, 0)) != EX_OK)
+		return code;
+	int rc;
+	if (o.abort) {
+		rc = cert_rollover_abort(&cli->ctx, &r, &err);
+	} else {
+		struct dnsq dq;
+		if (!o.has_resolver && cli_pick_resolver(&cli->cfg, &o.server, &err) < 0)
+			return cli_fail(&err);
+		dnsq_init(&dq, &o.server);
+		rc = cert_rollover_step(&cli->ctx, o.has_at ? o.at : time(NULL), &o.c.o, 1,
+		                        dnsq_lookup_now, &dq, &r, &err);
+		dnsq_release(&dq);
+	}
+	/* switched but a port still serves the old pair: both are said */
+	code = rc == 0 || r.action == CERT_ROLL_SWITCHED ? rollover_print(cli, &r, o.server.text)
+	                                                 : EX_OK;
+	if (rc < 0)
+		code = cli_fail(&err);
+	cert_rollover_report_release(&r);
+	return code;
+}
+
 /* The state of the served certificate in words. */
 static char *status_text(const struct cert_info *in, time_t now)
 {
@@ -349,20 +487,41 @@ static void show_cells(struct printer *p, const struct cli *cli, const struct ce
 
 static int cert_cmd_show(struct cli *cli, int argc, char **argv)
 {
-	static const char *const keys[] = {"file",        "names",      "subject",   "issuer",
-	                                   "serial",      "not_before", "not_after", "renew_after",
-	                                   "self_signed", "chain",      "key_file",  "key_matches",
-	                                   "tlsa_3_1_1",  "sha256",     "ca",        "attempts"};
+	static const char *const keys[] = {"file",
+	                                   "names",
+	                                   "subject",
+	                                   "issuer",
+	                                   "serial",
+	                                   "not_before",
+	                                   "not_after",
+	                                   "renew_after",
+	                                   "self_signed",
+	                                   "chain",
+	                                   "key_file",
+	                                   "key_matches",
+	                                   "tlsa_3_1_1",
+	                                   "sha256",
+	                                   "ca",
+	                                   "attempts",
+	                                   "rollover_next_tlsa",
+	                                   "ari_cert_id"};
 	struct cert_info in;
+	struct mc_error unreadable;
+	char next_tlsa[65] = "";
 	int code;
 	size_t n;
 	char *ca;
 	if (cli_plain(cli, argc, argv, 0, 0, &code) < 0 || (code = read_info(cli, &in)) != EX_OK)
 		return code;
 	char **attempts = attempt_lines(cli, &n, &ca);
+	char *next = cert_next_key_file(&cli->cfg);
+	if (dnsrec_tlsa_from_key(next, next_tlsa, &unreadable) < 0 && access(next, F_OK) == 0)
+		snprintf(next_tlsa, sizeof(next_tlsa), "(under way; key unreadable)");
+	free(next);
 	struct printer *p = &cli->out;
 	print_begin(p, cli->json, 1);
-	for (size_t i = 0; i < 16; i++)
+	char *cert_id = cert_served_id(&cli->cfg);
+	for (size_t i = 0; i < 18; i++)
 		print_col(p, keys[i], "",
 		          i == 1 || i == 15 ? CELL_LIST
 		          : i == 8          ? CELL_BOOL
@@ -371,6 +530,9 @@ static int cert_cmd_show(struct cli *cli, int argc, char **argv)
 	show_cells(p, cli, &in);
 	print_str(p, ca ? ca : in.self_signed ? "none (self-signed)" : "");
 	print_list(p, attempts, n);
+	print_str(p, next_tlsa);
+	print_str(p, cert_id ? cert_id : "");
+	free(cert_id);
 	for (size_t i = 0; i < n; i++)
 		free(attempts[i]);
 	free(attempts);
@@ -394,6 +556,18 @@ static const char *const renew_help[] = {
     NULL,
 };
 
+static const char *const rollover_help[] = {
+    "--resolver ADDR[:PORT]\tresolver that must see the new TLSA record (default: dns.resolver, "
+    "else /etc/resolv.conf)",
+    "--force\tswitch now, without waiting for DNS (breaks DANE for senders that cache the "
+    "old record)",
+    "--ca-file FILE\tCA certificates to trust for the CA's HTTPS (default: as kept)",
+    "--at TIME\tact as if it were TIME (YYYY-MM-DDTHH:MM:SSZ or @SECONDS, not in the past), "
+    "e.g. to end the wait for caches in a test",
+    "--abort\tcancel: delete the new key before it serves",
+    NULL,
+};
+
 const struct verb cert_verbs[] = {
     {"request", cert_cmd_request, CMD_STORE_RW,
      "[--names N,...] [--directory URL | --staging] [--ca-file FILE] [--eab-kid KID "
@@ -403,6 +577,11 @@ const struct verb cert_verbs[] = {
      request_help},
     {"renew", cert_cmd_renew, CMD_STORE_RW, "[--force]",
      "Renew the CA's certificate when a third of its lifetime is left (or --force).", renew_help},
+    {"rollover", cert_cmd_rollover, CMD_STORE_RW,
+     "[--resolver ADDR[:PORT]] [--force] [--ca-file FILE] [--at TIME] [--abort]",
+     "Change the TLS key without breaking DANE: make a new key, publish its TLSA beside the old "
+     "one, switch once DNS shows it.",
+     rollover_help},
     {"list", cert_cmd_list, 0, "",
      "The served certificate: names, issuer, expiry, and whether it is still setup's "
      "self-signed one.",

@@ -194,13 +194,8 @@ static int on_rotate_opt(int opt, const char *arg, void *ctx)
 	if (opt == 'A')
 		o->abort = 1;
 	else if (opt == 't') {
-		if (dkim_time_parse(arg, &o->at) < 0)
-			return cli_error(
-			    EX_USAGE,
-			    "invalid --at '%s': use YYYY-MM-DDTHH:MM:SSZ (UTC) or @SECONDS", arg);
-		/* it may only move time forward, never undo a grace period */
-		if (o->at < time(NULL))
-			return cli_error(EX_USAGE, "invalid --at '%s': it is in the past", arg);
+		if (cli_opt_at(arg, &o->at) != EX_OK)
+			return EX_USAGE;
 		o->has_at = 1;
 	} else if (dnsq_server_parse(arg, &o->server, &err) < 0)
 		return cli_error(

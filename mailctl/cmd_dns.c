@@ -5,10 +5,12 @@
 #include "dnsrec.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 #include <time.h>
+#include <unistd.h>
 
 enum format { FMT_ZONE, FMT_TABLE, FMT_JSON };
 
@@ -86,11 +88,21 @@ static int dns_cmd_records(struct cli *cli, int argc, char **argv)
 
 /* ---- dns check ---- */
 
+struct check_opts {
+	struct dnsq_server server;
+	char ca_file[PATH_MAX];
+};
+
 static int on_check_opt(int opt, const char *arg, void *ctx)
 {
+	struct check_opts *o = ctx;
 	struct mc_error err;
-	(void)opt;
-	if (dnsq_server_parse(arg, ctx, &err) < 0)
+	if (opt == 'c') {
+		if (!realpath(arg, o->ca_file) || access(o->ca_file, R_OK) < 0)
+			return cli_error(EX_USAGE, "invalid --ca-file '%s': cannot read it", arg);
+		return EX_OK;
+	}
+	if (dnsq_server_parse(arg, &o->server, &err) < 0)
 		return cli_error(EX_USAGE,
 		                 "invalid --resolver '%s': use ADDR, ADDR:PORT or "
 		                 "[IPV6]:PORT",
@@ -185,23 +197,29 @@ static int run_check(struct cli *cli, struct dnsplan *plan, const struct dnsq_se
 	return code;
 }
 
-/* The resolver: --resolver, else dns.resolver, else resolv.conf's first. */
+/* The resolver: --resolver, else dns.resolver, else resolv.conf's first.
+ * The MTA-STS policies are fetched too, verified with --ca-file if given. */
 static int dns_cmd_check(struct cli *cli, int argc, char **argv)
 {
-	static const struct option opts[] = {{"resolver", required_argument, NULL, 'r'}, {0}};
-	struct dnsq_server server = {0};
+	static const struct option opts[] = {{"resolver", required_argument, NULL, 'r'},
+	                                     {"ca-file", required_argument, NULL, 'c'},
+	                                     {0}};
+	struct check_opts o = {0};
 	struct dnsplan plan = {0};
 	struct mc_error err;
-	int code, i = cli_getopt(cli, argc, argv, "", opts, on_check_opt, &server, &code);
+	int code, i = cli_getopt(cli, argc, argv, "", opts, on_check_opt, &o, &code);
 	if (i < 0)
 		return code;
 	if ((code = cli_args_done(cli, argc - i, 0, 1)) != EX_OK)
 		return code;
-	int rc = cli_pick_resolver(&cli->cfg, &server, &err);
+	int rc = cli_pick_resolver(&cli->cfg, &o.server, &err);
 	if (rc == 0)
 		rc = dnsplan_build(&cli->ctx, i < argc ? argv[i] : NULL, &plan, &err);
-	if (rc == 0)
-		rc = run_check(cli, &plan, &server, &err);
+	if (rc == 0) {
+		plan.in.mta_sts_fetch = 1;
+		plan.in.mta_sts_ca_file = o.ca_file[0] ? o.ca_file : NULL;
+		rc = run_check(cli, &plan, &o.server, &err);
+	}
 	dnsplan_release(&plan);
 	return rc < 0 ? cli_fail(&err) : rc;
 }
@@ -213,13 +231,15 @@ static const char *const records_opts[] = {
 
 static const char *const check_opts[] = {
     "--resolver ADDR[:PORT]\tresolver to ask (default: dns.resolver, else /etc/resolv.conf)",
+    "--ca-file FILE\tCA certificates to verify the MTA-STS policy's HTTPS with (default: the "
+    "system's)",
     NULL,
 };
 
 const struct verb dns_verbs[] = {
     {"records", dns_cmd_records, CMD_STORE_RO, "[DOMAIN] [--format zone|table|json]",
      "Print every DNS record the domains need, with why each one is there.", records_opts},
-    {"check", dns_cmd_check, CMD_STORE_RO, "[DOMAIN] [--resolver ADDR[:PORT]]",
+    {"check", dns_cmd_check, CMD_STORE_RO, "[DOMAIN] [--resolver ADDR[:PORT]] [--ca-file FILE]",
      "Check what DNS really holds against the records, with a fix for each problem.", check_opts},
     {0},
 };

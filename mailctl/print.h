@@ -34,7 +34,7 @@ struct printer {
 	int json;
 	int record; /* one record rather than a list */
 	char *message;
-	struct print_col cols[16];
+	struct print_col cols[24];
 	size_t ncols;
 	struct print_cell *cells;
 	size_t ncells, alloc;

@@ -127,10 +127,10 @@ mc_setup
 
 expect 0 "db status" -- mc db status && contains "$T/out" "schema:" "db status text"
 expect 0 "db status --json" -- mc --json db status &&
-	jcheck "db status" 'd["schema"] == 5 and d["database"] == a[0] and d["domains"] == 0' "$DB"
+	jcheck "db status" 'd["schema"] == 6 and d["database"] == a[0] and d["domains"] == 0' "$DB"
 before=$(dbhash)
 expect 0 "db init on an existing database" -- mc db init &&
-	contains "$T/out" "is up to date (schema 5)" "db init when current"
+	contains "$T/out" "is up to date (schema 6)" "db init when current"
 eq "$(dbhash)" "$before" "db init when current leaves the file alone"
 
 expect 0 "config check" -- mc config check && contains "$T/out" "is valid" "config check"
@@ -157,7 +157,7 @@ expect 78 "a broken config stops other commands" -- env MAILCTL_CONFIG="$T/broke
 # A second instance, chosen with --config or MAILCTL_CONFIG.
 sed "s|$T/mailctl.db|$T/alt.db|" "$MAILCTL_CONFIG" >"$T/alt.yaml"
 expect 0 "db init with --config" -- env -u MAILCTL_CONFIG "$MAILCTL" --config "$T/alt.yaml" db init &&
-	contains "$T/out" "created (schema 0 -> 5)" "db init creates"
+	contains "$T/out" "created (schema 0 -> 6)" "db init creates"
 [ -f "$T/alt.db" ] && pass || fail "--config: $T/alt.db was not created"
 expect 0 "domain add with MAILCTL_CONFIG" -- env MAILCTL_CONFIG="$T/alt.yaml" "$MAILCTL" domain add alt.example
 expect 0 "domain list with --config" -- env -u MAILCTL_CONFIG "$MAILCTL" --json --config "$T/alt.yaml" domain list &&

@@ -50,7 +50,14 @@ usage "an operand to request" "too many arguments" request example.org
 usage "an operand to renew" "too many arguments" renew now
 usage "an option of request to renew" "unknown option '--names'" renew --names a.example.org
 usage "an operand to list" "too many arguments" list all
+usage "rollover --abort with --force" "--abort takes no other option" rollover --abort --force
+usage "rollover --at in the past" "invalid --at '2001-01-01T00:00:00Z': it is in the past" \
+	rollover --at 2001-01-01T00:00:00Z
+usage "rollover --at not a time" "invalid --at 'soon'" rollover --at soon
+usage "rollover --resolver not an address" "invalid --resolver" rollover --resolver 'not an address'
+usage "an operand to rollover" "too many arguments" rollover now
 expect 0 "cert -h" -- mc cert -h && contains "$T/out" "request" "cert -h lists request"
+expect 0 "cert rollover -h" -- mc cert rollover -h && contains "$T/out" "--abort" "rollover -h"
 expect 0 "cert request -h" -- mc cert request -h && contains "$T/out" "--eab-hmac-key" "request -h"
 
 # ---- the self-signed certificate, said plainly ----
@@ -74,6 +81,15 @@ assert d["self_signed"] is True and d["key_matches"] == "yes", d
 assert d["tlsa_3_1_1"] == sys.argv[2], d["tlsa_3_1_1"]
 assert d["ca"] == "none (self-signed)" and d["attempts"] == [], d
 PY
+# A rollover needs a certificate from a CA; --abort needs a rollover.
+expect 64 "cert rollover with a self-signed certificate" -- mc cert rollover --resolver 127.0.0.1:9
+contains "$T/err" "the served certificate is not from a CA: 'mailctl cert request' first" \
+	"rollover says why not"
+[ ! -e "$T/tls/key.pem.next" ] && pass || fail "a refused rollover left a next key"
+unchanged "cert rollover with a self-signed certificate"
+expect 64 "cert rollover --abort with none under way" -- mc cert rollover --abort
+contains "$T/err" "no key rollover is under way" "abort says nothing is under way"
+unchanged "cert rollover --abort with none under way"
 expect 65 "cert renew with nothing from a CA" -- mc cert renew
 contains "$T/err" "nothing to renew: no certificate from a CA was installed yet" "renew says why"
 unchanged "cert renew with nothing from a CA"

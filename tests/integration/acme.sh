@@ -30,7 +30,17 @@
 #  6. a second pebble that requires an external account binding: refused
 #     without one and with a wrong key, issued with the right one;
 #  7. a port that keeps serving the old certificate after the reload is an
-#     error naming it, after a bounded wait; the attempt is 'unverified'.
+#     error naming it, after a bounded wait; the attempt is 'unverified';
+#  8. 'cert rollover': a new key whose TLSA 'dns records' shows beside the
+#     old one; it waits while DNS lacks the record and for dns.ttl after DNS
+#     shows it, then every port serves the new key; a second one, published,
+#     mailctld finishes by itself; --abort deletes a next key;
+#  9. the renewal job: certificates valid 90 s are renewed by mailctld;
+# 10. with that CA gone, the failing renewal sends one expiry alert to the
+#     postmaster mailbox;
+# 11. a CA with renewal information (RFC 9773): a window in 10 days leaves
+#     the certificate alone, a window in the past makes mailctld renew.
+# Step 4 also asks for a name whose DNS points at another host.
 # No address outside 192.0.2.0/24 and 2001:db8::/32 is ever contacted.
 source "$MAILCTL_SRC/tests/lib.sh"
 source "$MAILCTL_SRC/tests/integration/lib/hosts.sh"
@@ -85,6 +95,7 @@ mail IN A 192.0.2.11
 mta-sts IN CNAME mail
 autoconfig IN CNAME mail
 fresh IN CNAME mail
+wrongdns IN A 192.0.2.40
 EOF
 {
 	nsd_server_conf "$NS"
@@ -95,8 +106,15 @@ EOF
 	printf '\tmodule-config: "iterator"\n\tlocal-zone: "example.com." transparent\n'
 	printf 'stub-zone:\n\tname: "example.com."\n\tstub-addr: 127.0.0.1@5353\n'
 } >"$NS/unbound.conf"
-host_spawn ns nsd -d -c "$NS/nsd.conf" >/dev/null || fail "nsd did not start"
-host_spawn ns unbound -d -c "$NS/unbound.conf" >/dev/null || fail "unbound did not start"
+# dns_start: nsd and unbound (again, after the zone changed: no cache left).
+dns_start() {
+	[ -z "${NSD_PID:-}" ] || kill "$NSD_PID" "$UNBOUND_PID" 2>/dev/null
+	dns_gone() { ! kill -0 "$NSD_PID" 2>/dev/null && ! kill -0 "$UNBOUND_PID" 2>/dev/null; }
+	[ -z "${NSD_PID:-}" ] || wait_for 10 dns_gone || fail "nsd and unbound did not stop"
+	NSD_PID=$(host_spawn ns nsd -d -c "$NS/nsd.conf") || fail "nsd did not start"
+	UNBOUND_PID=$(host_spawn ns unbound -d -c "$NS/unbound.conf") || fail "unbound did not start"
+}
+dns_start
 dns_ready() { host_exec mx drill @192.0.2.53 A mta-sts.example.com 2>/dev/null | grep -q '192.0.2.11'; }
 wait_for 10 dns_ready && pass || fail "the lab DNS does not answer: $(tail -5 "$NS/nsd.log" "$NS/unbound.log")"
 
@@ -157,6 +175,7 @@ KEY=$(cfg tls.key_file)
 [ -n "$WEBROOT" ] && [ -n "$CERT" ] && pass || fail "no paths.acme_webroot or tls.cert_file in $CONF"
 # The same files seen from the test (under mx's private /var/lib/mailctl).
 CERT_T=$(host_path mx "$CERT")
+MCLOG=$(host_path mx /var/log/mailctl/mailctl.log)
 TOKENS_T=$(host_path mx "$WEBROOT/.well-known/acme-challenge")
 DB_T=$(host_path mx /var/lib/mailctl/mailctl.db)
 sql() { python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$DB_T" "$1"; }
@@ -327,6 +346,14 @@ grep -qE '\((connection|unauthorized)' "$T/err" && pass || fail "the error lacks
 [ -z "$(ls -A "$TOKENS_T")" ] && pass || fail "a failed request left token files: $(ls -A "$TOKENS_T")"
 expect 0 "nginx starts again" -- start_nginx
 served 443 && [ "$(fp "$T/served.pem")" = "$RENEW_FP" ] && pass || fail "443 does not serve the kept certificate"
+# A name whose DNS points elsewhere (the CA's own host, where nothing serves
+# port 80): the challenge fails, and the error says where the CA looked.
+expect 65 "cert request of a name whose DNS points elsewhere" -- mxctl cert request --directory "$DIR" \
+	--names mail.example.com,wrongdns.example.com
+contains "$T/err" "validation of 'wrongdns.example.com' failed" "wrong DNS: the error names the name"
+contains "$T/err" "192.0.2.40" "wrong DNS: the error names the address the CA tried"
+[ "$(fp "$CERT_T")" = "$RENEW_FP" ] && pass || fail "a failed request (wrong DNS) replaced the certificate"
+[ -z "$(ls -A "$TOKENS_T")" ] && pass || fail "a failed request (wrong DNS) left token files: $(ls -A "$TOKENS_T")"
 
 # ---- 5. unreachable and invalid directories: clear errors ----
 expect 69 "an unreachable directory" -- mxctl cert request --directory https://ca.test:14999/dir
@@ -344,7 +371,7 @@ contains "$T/err" "cannot reach the CA" "untrusted CA certificate: refused"
 
 # Every attempt that reached for a CA is recorded.
 [ "$(sql "SELECT group_concat(kind || ' ' || result, ',') FROM cert_attempts")" = \
-	"request issued,renew issued,renew issued,request failed,request failed,request failed,request failed,request failed" ] &&
+	"request issued,renew issued,renew issued,request failed,request failed,request failed,request failed,request failed,request failed" ] &&
 	pass || fail "attempts recorded: $(sql "SELECT group_concat(kind || ' ' || result, ',') FROM cert_attempts")"
 expect 0 "cert show --json" -- mxctl --json cert show
 python3 - "$T/out" <<'PY' && pass || fail "cert show: $(head -c 800 "$T/out")"
@@ -418,7 +445,91 @@ expect 0 "service start brings Dovecot back" -- mxctl service start
 ROOT=$CA/eab-root.pem served 993 && [ "$(fp "$T/served.pem")" = "$(fp "$CERT_T")" ] && pass ||
 	fail "993 does not serve the installed certificate after Dovecot is back"
 
-# ---- 8. the renewal job: mailctld renews by itself ----
+# ---- 8. key rollover: the new key's TLSA beside the old one, then the switch ----
+# (Postfix throttles 465 and 587 for a minute after step 7's Dovecot stop.)
+tls_465() { ROOT=$CA/eab-root.pem served 465; }
+wait_for 90 tls_465 && pass || fail "465 does not serve TLS again after Dovecot is back"
+spki() { openssl x509 -in "$1" -noout -pubkey | openssl pkey -pubin -outform DER | sha256sum | cut -d' ' -f1; }
+next_tlsa() { mxctl --json cert show | python3 -c 'import json, sys; print(json.load(sys.stdin)["rollover_next_tlsa"])'; }
+# dns.ttl at its minimum, so the wait for caches is a minute.
+if grep -q '^dns:' "$CONF"; then sed -i 's/^dns:$/dns:\n  ttl: 60/' "$CONF"; else printf 'dns:\n  ttl: 60\n' >>"$CONF"; fi
+[ "$(cfg dns.ttl)" = 60 ] && pass || fail "dns.ttl is not 60: $(cfg dns.ttl)"
+# publish_tlsa: the zone gets exactly the TLSA records 'dns records' prints.
+publish_tlsa() {
+	host_mailctl mx dns records example.com >"$T/zone" || return 1
+	python3 - "$NS/example.com.zone" "$T/zone" <<'PY' || return 1
+import re, sys
+zone = [l for l in open(sys.argv[1]) if " TLSA " not in l and "\tTLSA\t" not in l]
+zone = [re.sub(r"SOA (\S+ \S+) (\d+) ", lambda m: "SOA %s %d " % (m.group(1), int(m.group(2)) + 1), l) for l in zone]
+zone += [l for l in open(sys.argv[2]) if not l.startswith(";") and l.split()[3:4] == ["TLSA"]]
+open(sys.argv[1], "w").write("".join(zone))
+PY
+	dns_start
+}
+ROLL_FP=$(fp "$CERT_T")
+OLD_TLSA=$(tlsa)
+[ "$(echo "$OLD_TLSA" | wc -l)" = 1 ] && [ "${OLD_TLSA##* }" = "$(spki "$CERT_T")" ] && pass ||
+	fail "before the rollover: want one TLSA, of the served key: $OLD_TLSA"
+expect 0 "cert rollover starts" -- mxctl cert rollover
+contains "$T/out" "rollover started: a new TLS key is made" "rollover: started"
+NEXT=$(next_tlsa)
+[ ${#NEXT} = 64 ] && pass || fail "cert show has no next key: '$NEXT'"
+contains "$T/out" "_25._tcp.mail.example.com. TLSA 3 1 1 $NEXT" "rollover: the record to publish"
+[ "$(stat -c %a "$(host_path mx "$KEY.next")")" = 600 ] && pass || fail "the next key is not 0600"
+[ "$(tlsa | sort)" = "$(printf '%s\n' "$OLD_TLSA" "3 1 1 $NEXT" | sort)" ] && pass ||
+	fail "dns records does not show both TLSA records: $(tlsa)"
+host_mailctl mx dns records example.com >"$T/zone" && ldns-read-zone "$T/zone" >/dev/null && pass ||
+	fail "ldns-read-zone refuses the zone with two TLSA records"
+expect 75 "rollover waits while DNS lacks the record" -- mxctl cert rollover --resolver 192.0.2.53
+contains "$T/out" "_25._tcp.mail.example.com. has no TLSA record yet" "rollover: says DNS lacks it"
+[ "$(fp "$CERT_T")" = "$ROLL_FP" ] && pass || fail "a waiting rollover changed the certificate"
+# Publish exactly what 'dns records' prints for the TLSA name.
+publish_tlsa || fail "cannot publish the TLSA records"
+tlsa_ready() { host_exec mx drill @192.0.2.53 TLSA _25._tcp.mail.example.com 2>/dev/null | grep -qi "$NEXT"; }
+wait_for 10 tlsa_ready && pass || fail "the lab DNS does not serve the new TLSA"
+TTL=$(cfg dns.ttl)
+expect 75 "rollover waits dns.ttl once DNS shows it" -- mxctl cert rollover --resolver 192.0.2.53
+contains "$T/out" "shows the next key; resolvers may cache the old set for dns.ttl (${TTL}s)" \
+	"rollover: waits for caches"
+[ "$(fp "$CERT_T")" = "$ROLL_FP" ] && pass || fail "the rollover switched before dns.ttl"
+expect 0 "rollover switches after dns.ttl" -- mxctl cert rollover --resolver 192.0.2.53 \
+	--at "@$(($(date +%s) + TTL + 5))" ||
+	{ cat "$T/out"; grep -E 'warning|error|fatal' "$(host_path mx /var/log/mail.log)" | tail -20; }
+contains "$T/out" "rollover done: the new key serves now" "rollover: done"
+contains "$T/out" "TLSA 3 1 1 ${OLD_TLSA##* } can be removed" "rollover: says which record can go"
+[ "$(spki "$CERT_T")" = "$NEXT" ] && [ "$(fp "$CERT_T")" != "$ROLL_FP" ] && pass ||
+	fail "the installed certificate is not for the new key"
+for port in 25 465 993 443; do
+	ROOT=$CA/eab-root.pem served $port && [ "$(spki "$T/served.pem")" = "$NEXT" ] && pass ||
+		fail "port $port does not serve the new key after the rollover"
+done
+[ "$(tlsa)" = "3 1 1 $NEXT" ] && pass || fail "after the switch dns records shows: $(tlsa)"
+[ ! -e "$(host_path mx "$KEY.next")" ] && [ ! -e "$(host_path mx "$KEY.next-seen")" ] && pass ||
+	fail "the rollover's files are left"
+[ "$(sql 'SELECT kind || " " || result FROM cert_attempts ORDER BY id DESC LIMIT 1')" = "rollover issued" ] &&
+	pass || fail "the rollover is not recorded: $(sql 'SELECT kind || " " || result FROM cert_attempts ORDER BY id DESC LIMIT 1')"
+# A rollover the admin starts and publishes, mailctld finishes: it asks DNS
+# when kicked, then switches once dns.ttl has passed.
+expect 0 "a second rollover starts" -- mxctl cert rollover
+NEXT2=$(next_tlsa)
+publish_tlsa || fail "cannot publish the second TLSA records"
+tlsa_ready2() { host_exec mx drill @192.0.2.53 TLSA _25._tcp.mail.example.com 2>/dev/null | grep -qi "$NEXT2"; }
+wait_for 10 tlsa_ready2 && pass || fail "the lab DNS does not serve the second new TLSA"
+host_exec mx pkill -HUP -x mailctld || fail "no mailctld to signal"
+rolled() { grep -q "TLS key rolled over: new TLSA 3 1 1 $NEXT2" "$MCLOG"; }
+wait_for 120 rolled && pass || fail "mailctld did not finish the rollover: $(grep -i 'rollover\|rolled\|certif' "$MCLOG" | tail -3)"
+ROOT=$CA/eab-root.pem served 25 && [ "$(spki "$T/served.pem")" = "$NEXT2" ] && pass ||
+	fail "25 does not serve the key mailctld switched to"
+[ "$(tlsa)" = "3 1 1 $NEXT2" ] && pass || fail "after mailctld's switch dns records shows: $(tlsa)"
+expect 0 "a rollover started again" -- mxctl cert rollover
+expect 0 "cert rollover --abort" -- mxctl cert rollover --abort
+contains "$T/out" "rollover aborted: the next key is deleted" "abort: says so"
+[ "$(tlsa)" = "3 1 1 $NEXT2" ] && [ ! -e "$(host_path mx "$KEY.next")" ] && pass ||
+	fail "after --abort: $(tlsa)"
+expect 64 "--abort with nothing under way" -- mxctl cert rollover --abort
+contains "$T/err" "no key rollover is under way" "abort: nothing under way"
+
+# ---- 9. the renewal job: mailctld renews by itself ----
 # A third pebble issues certificates valid 90 s, so one is due (a third of
 # its life left) a minute after issue. 'cert request' writes the database,
 # mailctld reloads and asks its root helper when the certificate is due,
@@ -426,8 +537,8 @@ ROOT=$CA/eab-root.pem served 993 && [ "$(fp "$T/served.pem")" = "$(fp "$CERT_T")
 sed -e 's/:14000"/:14004"/; s/:15000"/:15004"/' \
 	-e 's/"externalAccountBindingRequired": false/"externalAccountBindingRequired": false,\n    "certificateValidityPeriod": 90/' \
 	"$CA/pebble.json" >"$CA/pebble-short.json"
-host_spawn ca env PEBBLE_VA_SLEEPTIME=1 pebble -config "$CA/pebble-short.json" \
-	-dnsserver 192.0.2.53:53 >/dev/null || fail "pebble with short certificates did not start"
+SHORT_PID=$(host_spawn ca env PEBBLE_VA_SLEEPTIME=1 pebble -config "$CA/pebble-short.json" \
+	-dnsserver 192.0.2.53:53) || fail "pebble with short certificates did not start"
 SHORT_DIR=https://ca.test:14004/dir
 short_ready() { host_exec mx curl -sf --cacert "$CA/root.pem" -o /dev/null "$SHORT_DIR"; }
 wait_for 15 short_ready && pass || fail "pebble with short certificates does not answer"
@@ -441,7 +552,6 @@ SHORT_FP=$(fp "$CERT_T")
 life=$(($(date -d "$(openssl x509 -in "$CERT_T" -noout -enddate | sed 's/notAfter=//')" +%s) -
 	$(date -d "$(openssl x509 -in "$CERT_T" -noout -startdate | sed 's/notBefore=//')" +%s)))
 [ "$life" -le 100 ] && pass || fail "the installed certificate lives $life s, not 90"
-MCLOG=$(host_path mx /var/log/mailctl/mailctl.log)
 renewal_logged() { grep -q "certificate renewed (issued)" "$MCLOG"; }
 if wait_for 120 renewal_logged; then pass; else
 	fail "mailctld did not renew the certificate by itself: $(grep -i 'certif' "$MCLOG" | tail -5)"
@@ -449,6 +559,84 @@ fi
 [ "$(fp "$CERT_T")" != "$SHORT_FP" ] && pass || fail "the daemon's renewal was not installed"
 [ "$(sql "SELECT count(*) FROM cert_attempts WHERE directory = '$SHORT_DIR'")" -ge 2 ] && pass ||
 	fail "the daemon's renewal is not recorded"
+
+# ---- 10. renewal keeps failing close to expiry: one alert to the postmaster ----
+# The CA goes away; the 90-second certificate is always within 14 days of
+# its end, so the first failed renewal sends the alert.
+kill "$SHORT_PID"
+short_gone() { ! kill -0 "$SHORT_PID" 2>/dev/null; }
+wait_for 10 short_gone && pass || fail "the short-lived pebble did not stop"
+alert_logged() { grep -q "certificate expiry alert sent to" "$MCLOG"; }
+if wait_for 150 alert_logged; then pass; else
+	fail "no expiry alert from mailctld: $(grep -i 'certif' "$MCLOG" | tail -5)"
+fi
+grep -q "certificate renewal failed: .*cannot reach the CA" "$MCLOG" && pass ||
+	fail "the failed renewal is not logged with its reason: $(grep -i 'renewal' "$MCLOG" | tail -3)"
+MAILROOT=$(host_path mx /var/mail)
+alert_files() { # the messages (not Dovecot's index files) with the alert's subject
+	find "$MAILROOT" -type f \( -path '*/new/*' -o -path '*/cur/*' \) -print0 |
+		xargs -0 -r grep -ls "^Subject: \[mail.example.com\] the TLS certificate expires"
+}
+alert_delivered() { [ -n "$(alert_files)" ]; }
+wait_for 20 alert_delivered && pass || fail "the alert is not in a mailbox under /var/mail: $(tail -5 "$(host_path mx /var/log/mail.log)")"
+ALERT=$(alert_files | head -1)
+[ "$(alert_files | wc -l)" = 1 ] && pass || fail "$(alert_files | wc -l) alerts, want 1: $(alert_files)"
+for want in "mailctld could not renew the certificate of mail.example.com" "Last attempt: " \
+	"cannot reach the CA" "Auto-Submitted: auto-generated"; do
+	[ -n "$ALERT" ] && grep -qF "$want" "$ALERT" && pass || fail "the alert lacks '$want'"
+done
+[ -n "$ALERT" ] && grep -q '^DKIM-Signature:' "$ALERT" && pass || fail "the alert left unsigned"
+[ "$(sql "SELECT result FROM cert_attempts WHERE directory = '$SHORT_DIR' ORDER BY id DESC LIMIT 1")" = failed ] &&
+	pass || fail "the failed renewal is not recorded"
+
+# ---- 11. ACME Renewal Information (RFC 9773): the CA says when ----
+# Debian's pebble (2.4) has no renewalInfo, so the CA here is pebble's
+# directory with renewalInfo added, served with the windows by openssl
+# s_server -HTTP (static files that are whole HTTP responses); ordering
+# still goes to pebble.
+ARI=$CA/ari-www
+mkdir -p "$ARI/ari"
+host_exec mx curl -sf --cacert "$CA/root.pem" "$DIR" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+d["renewalInfo"] = "https://ca.test:14006/ari/"
+body = json.dumps(d)
+sys.stdout.write("HTTP/1.0 200 ok\r\nContent-Type: application/json\r\n\r\n" + body)' >"$ARI/dir" &&
+	pass || fail "cannot build the directory with renewalInfo"
+host_sh ca 'cd "$1" && exec setsid openssl s_server -quiet -accept 192.0.2.40:14006 -cert "$2" -key "$3" -HTTP \
+	</dev/null >>/var/log/spawn.log 2>&1 &' _ "$ARI" "$CA/tls.pem" "$CA/tls.key"
+expect 0 "the ARI server answers" -- host_wait_port mx 192.0.2.40 14006 10
+ARI_DIR=https://ca.test:14006/dir
+mxctl cert request --directory "$ARI_DIR" --ca-file "$CA/root.pem" >"$T/out" 2>"$T/err"
+rc=$?
+[ "$rc" = 0 ] || { [ "$rc" = 75 ] && grep -q "installed the new certificate, but port" "$T/err"; } && pass ||
+	fail "cert request from the CA with renewalInfo: exit $rc: $(cat "$T/err")"
+CERTID=$(mxctl --json cert show | python3 -c 'import json, sys; print(json.load(sys.stdin)["ari_cert_id"])')
+[[ "$CERTID" =~ ^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$ ]] && pass || fail "cert show has no certID: '$CERTID'"
+window() { # FROM-SECONDS TO-SECONDS: the window of the served certificate, relative to now
+	local from to
+	from=$(date -u -d "@$(($(date +%s) + $1))" +%Y-%m-%dT%H:%M:%SZ)
+	to=$(date -u -d "@$(($(date +%s) + $2))" +%Y-%m-%dT%H:%M:%SZ)
+	printf 'HTTP/1.0 200 ok\r\nContent-Type: application/json\r\nRetry-After: 3600\r\n\r\n{"suggestedWindow": {"start": "%s", "end": "%s"}}' \
+		"$from" "$to" >"$ARI/ari/$CERTID"
+}
+window $((10 * 86400)) $((11 * 86400))
+expect 0 "cert renew with the window in 10 days" -- mxctl cert renew
+contains "$T/out" "not renewed:" "ARI in 10 days: not renewed"
+contains "$T/out" "the CA's renewal window (RFC 9773) is" "ARI: the reason names the CA's window"
+ARI_FP=$(fp "$CERT_T")
+# The CA moves the window into the past: mailctld renews at once, unasked.
+window -7200 -3600
+renewed_before=$(grep -c "certificate renewed (issued)" "$MCLOG")
+host_exec mx pkill -HUP -x mailctld || fail "no mailctld to signal"
+ari_renewed() { [ "$(grep -c "certificate renewed (issued)" "$MCLOG")" -gt "$renewed_before" ]; }
+wait_for 60 ari_renewed && pass || fail "mailctld did not renew when ARI said so: $(grep -i 'certif' "$MCLOG" | tail -3)"
+[ "$(fp "$CERT_T")" != "$ARI_FP" ] && pass || fail "the ARI renewal was not installed"
+[ "$(sql "SELECT kind || ' ' || result FROM cert_attempts WHERE directory = '$ARI_DIR' ORDER BY id DESC LIMIT 1")" = "renew issued" ] &&
+	pass || fail "the ARI renewal is not recorded"
+# The new certificate has no window yet (404): the lifetime decides, and says why.
+expect 0 "cert renew when the CA has no window for it" -- mxctl cert renew
+contains "$T/out" "the CA's renewal information could not be read" "ARI 404: said, not an error"
 
 show_logs
 done_tests

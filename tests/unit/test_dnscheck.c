@@ -1,8 +1,10 @@
 /* Unit tests for the pure parts of the DNS check: SPF lookup counting and
  * check_host() over a fake zone (a table the lookup callback answers
- * from), expected-versus-found record comparison, and the resolver
- * address forms. The DMARC record parser is tested in test_dmarc.c; the
- * live check runs against real servers in tests/integration/dns_check.sh. */
+ * from), expected-versus-found record comparison, the verdict on a
+ * fetched MTA-STS policy and the policy we serve, and the resolver
+ * address forms. The DMARC record parser is tested in test_dmarc.c, the
+ * MTA-STS parser in test_mtasts.c; the live check (and the policy fetch)
+ * runs against real servers in tests/integration/dns_check.sh. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -342,6 +344,158 @@ static void test_txt_join(void **state)
 	ldns_rr_list_deep_free(l);
 }
 
+/* ---- MTA-STS: the verdict on what was fetched ---- */
+
+#define OURS "version: STSv1\r\nmode: enforce\r\nmx: mail.example.org\r\nmax_age: 604800\r\n"
+
+/* A fetch that got 'text' (parsed), as mtasts_fetch() leaves it. */
+static void fetched(struct mtasts_fetch *f, const char *text)
+{
+	struct mc_error err;
+	memset(f, 0, sizeof(*f));
+	f->domain = "example.org";
+	f->text = xstrdup(text);
+	f->len = strlen(text);
+	assert_int_equal(mtasts_parse(f->text, f->len, &f->policy, &err), 0);
+}
+
+static enum dnscheck_status judge(const struct mtasts_fetch *f, const char *ours,
+                                  const char *const *mx, int mx_known, const char *detail,
+                                  const char *fix)
+{
+	struct dnscheck_sts_verdict v;
+	size_t n = 0;
+	while (mx && mx[n])
+		n++;
+	dnscheck_sts_judge(f, ours, (char *const *)mx, n, mx_known, &v);
+	if (!strstr(v.detail, detail))
+		fail_msg("detail '%s', want '%s'", v.detail, detail);
+	if (!strstr(v.fix, fix))
+		fail_msg("fix '%s', want '%s'", v.fix, fix);
+	assert_null(strchr(v.detail, '\n'));
+	enum dnscheck_status st = v.status;
+	free(v.detail);
+	free(v.fix);
+	return st;
+}
+
+static void test_sts_judge_policy(void **state)
+{
+	static const char *const ours_mx[] = {"mail.example.org.", NULL};
+	static const char *const two_mx[] = {"MAIL.example.org.", "mx2.example.org.", NULL};
+	struct mtasts_fetch f;
+	(void)state;
+	/* ours, byte for byte, covering the MX */
+	fetched(&f, OURS);
+	assert_int_equal(judge(&f, OURS, ours_mx, 1,
+	                       "MTA-STS: the policy mailctl writes (mode enforce, max_age 604800, "
+	                       "mx mail.example.org)",
+	                       ""),
+	                 DNSCHECK_OK);
+	/* an MX host the policy does not cover is named */
+	assert_int_equal(judge(&f, OURS, two_mx, 1,
+	                       "the MX host mx2.example.org is not covered by the policy",
+	                       "cover mx2.example.org with an mx line"),
+	                 DNSCHECK_DIFFERENT);
+	/* MX unknown: said, not judged */
+	assert_int_equal(judge(&f, OURS, NULL, 0, "the MX hosts could not be looked up", ""),
+	                 DNSCHECK_OK);
+	/* what we serve unknown: only validity and the MX are judged */
+	assert_int_equal(judge(&f, NULL, ours_mx, 1, "MTA-STS: valid (mode enforce", ""),
+	                 DNSCHECK_OK);
+	mtasts_fetch_release(&f);
+	/* a wildcard covers both; the mode is ours but the text is not */
+	fetched(&f, "version: STSv1\nmode: enforce\nmx: *.example.org\nmax_age: 86400\n");
+	assert_int_equal(judge(&f, OURS, two_mx, 1,
+	                       "the policy served is not the one mailctl writes (mode enforce, "
+	                       "max_age 86400, mx *.example.org)",
+	                       "run 'mailctl apply'"),
+	                 DNSCHECK_DIFFERENT);
+	mtasts_fetch_release(&f);
+	/* another mode */
+	fetched(&f,
+	        "version: STSv1\r\nmode: testing\r\nmx: mail.example.org\r\nmax_age: 604800\r\n");
+	assert_int_equal(judge(&f, OURS, ours_mx, 1,
+	                       "the policy's mode is 'testing', but mailctl publishes 'enforce'",
+	                       "run 'mailctl apply'"),
+	                 DNSCHECK_DIFFERENT);
+	/* an uncovered MX comes first */
+	assert_int_equal(judge(&f, OURS, two_mx, 1, "mx2.example.org is not covered", ""),
+	                 DNSCHECK_DIFFERENT);
+	mtasts_fetch_release(&f);
+}
+
+/* Every way the fetch can fail: its status, its message kept, a fix. */
+static void test_sts_judge_errors(void **state)
+{
+	static const struct {
+		enum mtasts_fetch_error e;
+		enum dnscheck_status st;
+		const char *what, *fix;
+	} cases[] = {
+	    {MTASTS_FETCH_NOADDR, DNSCHECK_MISSING, "senders cannot fetch the policy",
+	     "publish an address for mta-sts.example.org"},
+	    {MTASTS_FETCH_CONNECT, DNSCHECK_ERROR, "the policy is unreachable",
+	     "start nginx ('mailctl service start') and open port 443"},
+	    {MTASTS_FETCH_TIMEOUT, DNSCHECK_TIMEOUT, "the policy is unreachable", "start nginx"},
+	    {MTASTS_FETCH_TLS, DNSCHECK_ERROR, "certificate or TLS problem",
+	     "a certificate from a public CA that names mta-sts.example.org"},
+	    {MTASTS_FETCH_REDIRECT, DNSCHECK_ERROR, "senders ignore the policy",
+	     "serve the policy at that address itself with status 200"},
+	    {MTASTS_FETCH_HTTP, DNSCHECK_ERROR, "senders ignore the policy", "with status 200"},
+	    {MTASTS_FETCH_TYPE, DNSCHECK_ERROR, "senders ignore the policy", "as text/plain"},
+	    {MTASTS_FETCH_SIZE, DNSCHECK_ERROR, "senders ignore the policy",
+	     "serve the policy 'mailctl apply' writes"},
+	    {MTASTS_FETCH_SYNTAX, DNSCHECK_ERROR, "senders ignore the policy",
+	     "serve the policy 'mailctl apply' writes"},
+	};
+	static const char *const mx[] = {"mail.example.org.", NULL};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct mtasts_fetch f = {.domain = "example.org", .error = cases[i].e};
+		snprintf(f.err.msg, sizeof(f.err.msg), "the reason %zu", i);
+		char *detail = xasprintf("MTA-STS: the reason %zu: %s", i, cases[i].what);
+		assert_int_equal(judge(&f, OURS, mx, 1, detail, cases[i].fix), cases[i].st);
+		free(detail);
+	}
+}
+
+/* The policy we serve: from the configured mode, else recovered from the
+ * id our _mta-sts record carries. */
+static void test_sts_policy(void **state)
+{
+	static const char *const v4[] = {"192.0.2.10", NULL}, *const v6[] = {NULL};
+	struct dnsrec_input rin = {.domain = "example.org",
+	                           .mailhost = "mail.example.org",
+	                           .ipv4 = v4,
+	                           .ipv6 = v6,
+	                           .ttl = 3600,
+	                           .dmarc_policy = "quarantine",
+	                           .report_address = "postmaster@example.org",
+	                           .mta_sts_mode = "testing",
+	                           .caa_issuer = "letsencrypt.org"};
+	struct dnsrec_list recs = {0};
+	struct mc_error err;
+	(void)state;
+	assert_int_equal(dnsrec_build(&rin, &recs, &err), 0);
+	struct dnscheck_domain d = {"example.org", &recs, NULL, 0};
+	struct dnscheck_input in = {.mailhost = "mail.example.org", .domains = &d, .ndomains = 1};
+	char *p = dnscheck_sts_policy(&in, &d);
+	assert_non_null(p);
+	assert_string_equal(p, "version: STSv1\r\nmode: testing\r\nmx: mail.example.org\r\n"
+	                       "max_age: 604800\r\n");
+	free(p);
+	in.mta_sts_mode = "enforce"; /* the configuration has the last word */
+	p = dnscheck_sts_policy(&in, &d);
+	assert_string_equal(p, OURS);
+	free(p);
+	/* another mail host: no mode gives that id */
+	in.mta_sts_mode = NULL;
+	in.mailhost = "other.example.org";
+	assert_null(dnscheck_sts_policy(&in, &d));
+	dnsrec_list_release(&recs);
+}
+
 /* ---- resolver addresses ---- */
 
 static void test_server_parse(void **state)
@@ -415,6 +569,9 @@ int main(void)
 	    cmocka_unit_test(test_spf_select),
 	    cmocka_unit_test(test_compare),
 	    cmocka_unit_test(test_txt_join),
+	    cmocka_unit_test(test_sts_judge_policy),
+	    cmocka_unit_test(test_sts_judge_errors),
+	    cmocka_unit_test(test_sts_policy),
 	    cmocka_unit_test(test_server_parse),
 	    cmocka_unit_test(test_server_system),
 	};
