@@ -140,6 +140,7 @@ struct cert_info {
 	time_t not_before, not_after;
 	int self_signed;
 	int chain;          /* certificates in the file */
+	int chain_broken;   /* 0, or N: certificate N is not issued and signed by N + 1 */
 	int key_matches;    /* the leaf is for tls.key_file: 1, 0, -1 unknown (unreadable) */
 	char tlsa[65];      /* of the leaf's key */
 	char sha256[65];    /* fingerprint of the leaf */

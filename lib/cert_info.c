@@ -104,12 +104,18 @@ int cert_info_parse(const char *pem, size_t len, EVP_PKEY *key, struct cert_info
 {
 	memset(out, 0, sizeof(*out));
 	BIO *b = BIO_new_mem_buf(pem, (int)len);
-	X509 *x;
+	X509 *x, *prev = NULL;
 	while (b && (x = PEM_read_bio_X509(b, NULL, NULL, NULL))) {
 		if (out->chain++ == 0)
 			leaf_info(x, key, out);
-		X509_free(x);
+		/* each certificate is issued and signed by the one after it */
+		else if (!out->chain_broken && (X509_check_issued(x, prev) != X509_V_OK ||
+		                                X509_verify(prev, X509_get0_pubkey(x)) != 1))
+			out->chain_broken = out->chain - 1;
+		X509_free(prev);
+		prev = x;
 	}
+	X509_free(prev);
 	BIO_free(b);
 	ERR_clear_error();
 	if (out->chain == 0)
@@ -122,6 +128,13 @@ int cert_chain_check(const struct cert_info *info, const char *const *names, siz
 {
 	if (info->key_matches != 1)
 		return mc_fail(err, MC_EDATA, "the CA's certificate is not for our key");
+	if (info->chain_broken)
+		return mc_fail(err, MC_EDATA,
+		               "the CA's certificate chain is broken: certificate %d is not "
+		               "issued and signed by certificate %d",
+		               info->chain_broken, info->chain_broken + 1);
+	if (info->self_signed)
+		return mc_fail(err, MC_EDATA, "the CA's certificate is self-signed");
 	for (size_t i = 0; i < n; i++) {
 		size_t j = 0;
 		while (j < info->nnames && strcasecmp(info->names[j], names[i]))

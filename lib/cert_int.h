@@ -15,8 +15,9 @@
 int cert_info_parse(const char *pem, size_t len, EVP_PKEY *key, struct cert_info *out,
                     struct mc_error *err);
 
-/* A chain from the CA fits: the leaf is for 'key', holds every name and
- * is valid at 'now'. MC_EDATA otherwise. */
+/* A chain from the CA fits: the leaf is for 'key', each certificate is
+ * issued and signed by the next, the leaf is not self-signed, holds every
+ * name and is valid at 'now'. MC_EDATA otherwise. */
 int cert_chain_check(const struct cert_info *info, const char *const *names, size_t n, time_t now,
                      struct mc_error *err);
 

@@ -645,10 +645,11 @@ static void test_store_accounts_attempts(void **state)
 
 /* A certificate for 'names' valid from now+'from_days' to now+'to_days',
  * issued by a throw-away CA (so not self-signed), key 'key'; PEM file. */
-static void make_cert(const char *path, EVP_PKEY *key, const char *san, long from_days,
-                      long to_days)
+/* A leaf for 'key' issued by "unit CA" with the key 'by' (NULL: a new one). */
+static void make_cert_by(const char *path, EVP_PKEY *key, const char *san, long from_days,
+                         long to_days, EVP_PKEY *by)
 {
-	EVP_PKEY *ca = EVP_EC_gen("P-256");
+	EVP_PKEY *ca = by ? by : EVP_EC_gen("P-256");
 	X509 *x = X509_new();
 	X509_NAME *issuer = X509_NAME_new(), *subj = X509_NAME_new();
 	X509_NAME_add_entry_by_txt(issuer, "CN", MBSTRING_ASC, (unsigned char *)"unit CA", -1, -1,
@@ -674,7 +675,35 @@ static void make_cert(const char *path, EVP_PKEY *key, const char *san, long fro
 	X509_NAME_free(issuer);
 	X509_NAME_free(subj);
 	X509_free(x);
-	EVP_PKEY_free(ca);
+	if (!by)
+		EVP_PKEY_free(ca);
+}
+
+static void make_cert(const char *path, EVP_PKEY *key, const char *san, long from_days,
+                      long to_days)
+{
+	make_cert_by(path, key, san, from_days, to_days, NULL);
+}
+
+/* Append the self-signed certificate "CN = <cn>" of 'ca' to 'path'. */
+static void append_ca(const char *path, EVP_PKEY *ca, const char *cn)
+{
+	X509 *x = X509_new();
+	X509_NAME *name = X509_NAME_new();
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), -86400);
+	X509_gmtime_adj(X509_getm_notAfter(x), 365 * 86400);
+	X509_set_issuer_name(x, name);
+	X509_set_subject_name(x, name);
+	X509_set_pubkey(x, ca);
+	assert_true(X509_sign(x, ca, EVP_sha256()) > 0);
+	FILE *f = fopen(path, "a");
+	PEM_write_X509(f, x);
+	fclose(f);
+	X509_NAME_free(name);
+	X509_free(x);
 }
 
 /* Point tls.* of the instance into the temporary directory. */
@@ -783,8 +812,41 @@ static void test_chain_check(void **state)
 	assert_string_equal(err.msg, "the CA's certificate is not for our key");
 	cert_info_release(&info);
 	assert_int_equal(cert_info_parse("junk", 4, NULL, &info, &err), -1);
+	/* a chain: each certificate issued and signed by the next */
+	EVP_PKEY *ca = EVP_EC_gen("P-256"), *impostor = EVP_EC_gen("P-256");
+	make_cert_by(cfg.tls_cert_file, key, "DNS:mail.example.org", -1, 89, ca);
+	append_ca(cfg.tls_cert_file, ca, "unit CA");
+	assert_int_equal(cert_info_read(cfg.tls_cert_file, cfg.tls_key_file, &info, &err), 0);
+	assert_int_equal(info.chain, 2);
+	assert_int_equal(info.chain_broken, 0);
+	assert_int_equal(cert_chain_check(&info, names + 1, 1, time(NULL), &err), 0);
+	cert_info_release(&info);
+	/* the same name, another key: the signature does not verify */
+	make_cert_by(cfg.tls_cert_file, key, "DNS:mail.example.org", -1, 89, ca);
+	append_ca(cfg.tls_cert_file, impostor, "unit CA");
+	assert_int_equal(cert_info_read(cfg.tls_cert_file, cfg.tls_key_file, &info, &err), 0);
+	assert_int_equal(info.chain_broken, 1);
+	assert_int_equal(cert_chain_check(&info, names + 1, 1, time(NULL), &err), -1);
+	assert_string_equal(err.msg, "the CA's certificate chain is broken: certificate 1 is not "
+	                             "issued and signed by certificate 2");
+	cert_info_release(&info);
+	/* the right key under another name: not its issuer */
+	make_cert_by(cfg.tls_cert_file, key, "DNS:mail.example.org", -1, 89, ca);
+	append_ca(cfg.tls_cert_file, ca, "another CA");
+	assert_int_equal(cert_info_read(cfg.tls_cert_file, cfg.tls_key_file, &info, &err), 0);
+	assert_int_equal(info.chain_broken, 1);
+	cert_info_release(&info);
+	/* a self-signed leaf is not what a CA issues */
+	unlink(cfg.tls_cert_file);
+	append_ca(cfg.tls_cert_file, key, "mail.example.org");
+	assert_int_equal(cert_info_read(cfg.tls_cert_file, cfg.tls_key_file, &info, &err), 0);
+	assert_int_equal(cert_chain_check(&info, names + 1, 1, time(NULL), &err), -1);
+	assert_string_equal(err.msg, "the CA's certificate is self-signed");
+	EVP_PKEY_free(ca);
+	EVP_PKEY_free(impostor);
 	EVP_PKEY_free(other);
 	EVP_PKEY_free(key);
+	cert_info_release(&info);
 }
 
 int main(void)
