@@ -478,9 +478,9 @@ static int due(const struct config *cfg, time_t now, char *const *names, size_t 
  * the reason says what the CA said. */
 static int ari_due(struct mc_ctx *ctx, time_t now, struct cert_report *r)
 {
-	time_t when = 0;
+	time_t when = 0, ask_again = 0;
 	char *why = NULL;
-	int offered = cert_ari_when(ctx, r->directory, now, &when, &why);
+	int offered = cert_ari_when(ctx, r->directory, now, &when, &ask_again, &why);
 	int now_due = offered && when <= now;
 	if (why) {
 		char *reason = now_due ? xstrdup(why) : xasprintf("%s; %s", r->reason, why);
@@ -489,6 +489,8 @@ static int ari_due(struct mc_ctx *ctx, time_t now, struct cert_report *r)
 	}
 	if (offered && !now_due && when < r->next)
 		r->next = when;
+	if (!now_due && ask_again > now && ask_again < r->next)
+		r->next = ask_again; /* the CA may move the window: ask when it said */
 	free(why);
 	return now_due;
 }

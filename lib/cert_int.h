@@ -33,10 +33,14 @@ int cert_reissue_with(struct mc_ctx *ctx, const struct cert_options *o, const ch
 /* ---- cert_ari.c ---- */
 
 /* Ask the CA at 'directory' (with the CA file kept for its account) for
- * the served certificate's renewal window. 1: '*when' is the time picked
- * in it (the same for the same certificate; 'now' once it has passed).
- * 0: the CA offers no renewal information, or it could not be read
- * ('*why' says so then, else NULL). '*why' is the caller's to free. */
-int cert_ari_when(struct mc_ctx *ctx, const char *directory, time_t now, time_t *when, char **why);
+ * the served certificate's renewal window; a window read before is used
+ * again until the CA's Retry-After. 1: '*when' is the time picked in it
+ * (the same for the same certificate; 'now' once it has passed) and
+ * '*ask_again' when to ask the CA again. 0: the CA offers no renewal
+ * information, or it could not be read (then '*why' says so and
+ * '*ask_again' is when to try again; else '*why' is NULL).
+ * '*why' is the caller's to free. */
+int cert_ari_when(struct mc_ctx *ctx, const char *directory, time_t now, time_t *when,
+                  time_t *ask_again, char **why);
 
 #endif
