@@ -23,7 +23,8 @@
  *
  * Postfix's log (paths.mail_log) is opened before the privileges are
  * dropped and followed from its end; when it is rotated it is opened
- * again if the daemon's user may, else watching stops with a log line.
+ * again if the daemon's user may (lib/maillog.h, which also reads what was
+ * written to the old file last), else that is logged once and tried again.
  */
 #include "jobs.h"
 #include "cert.h"
@@ -31,6 +32,7 @@
 #include "dkim_rotate.h"
 #include "dnsbl_monitor.h"
 #include "domain.h"
+#include "maillog.h"
 #include "store.h"
 #include "xalloc.h"
 
@@ -59,68 +61,43 @@ static pthread_t thread;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static int stopping, started, kicked, cert_kicked;
-static int log_fd = -1;
-static char *log_path;
-static char log_partial[4096];
-static size_t log_partial_len;
+static struct maillog mail_log; /* Postfix's log, followed from its end */
+static int mail_log_ok;         /* readable at the last look (a change is logged once) */
 
 void jobs_open_log(const char *path)
 {
-	log_path = xstrdup(path);
-	log_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (log_fd < 0)
-		log_msg(LOG_WARNING, "not watching '%s' for blocklist refusals: %s", path,
-		        strerror(errno));
-	else
-		lseek(log_fd, 0, SEEK_END);
+	struct maillog_lines none = {0};
+	struct mc_error err;
+	mail_log_ok = maillog_open(&mail_log, path, 0, &none, &err) == 0;
+	if (!mail_log_ok)
+		log_msg(LOG_WARNING, "not watching '%s' for blocklist refusals: %s", path, err.msg);
+	maillog_lines_release(&none);
 }
 
-/* A rotated log: follow the new file if we may. */
-static void reopen_if_rotated(void)
-{
-	struct stat now, have;
-	if (log_fd < 0 || stat(log_path, &now) < 0 || fstat(log_fd, &have) < 0 ||
-	    now.st_ino == have.st_ino)
-		return;
-	int fd = open(log_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		log_msg(LOG_WARNING,
-		        "'%s' was rotated and cannot be opened again (%s): not watching "
-		        "it until mailctld restarts",
-		        log_path, strerror(errno));
-		close(log_fd);
-		log_fd = -1;
-		return;
-	}
-	close(log_fd);
-	log_fd = fd;
-	log_partial_len = 0;
-}
-
-/* New lines of Postfix's log: 1 when one is a refusal naming a blocklist. */
+/* New lines of Postfix's log (across rotation, lib/maillog.h): 1 when one
+ * is a refusal naming a blocklist. A rotated log the daemon's user cannot
+ * open is said once, and read again once it can. */
 static int refusal_logged(void)
 {
-	char buf[8192];
-	ssize_t n;
-	int found = 0;
-	reopen_if_rotated();
-	while (log_fd >= 0 && (n = read(log_fd, buf, sizeof(buf))) > 0) {
-		for (ssize_t i = 0; i < n; i++) {
-			if (buf[i] != '\n') {
-				if (log_partial_len < sizeof(log_partial) - 1)
-					log_partial[log_partial_len++] = buf[i];
-				continue;
-			}
-			log_partial[log_partial_len] = 0;
-			if (dnsbl_refusal_names_list(log_partial)) {
-				log_msg(LOG_NOTICE,
-				        "a delivery was refused naming a blocklist: %.300s",
-				        log_partial);
-				found = 1;
-			}
-			log_partial_len = 0;
+	struct maillog_lines l = {0};
+	struct mc_error err;
+	int restarted, found = 0;
+	if (!mail_log.path)
+		return 0;
+	int n = maillog_poll(&mail_log, &l, &restarted, &err);
+	if (n < 0 && mail_log_ok)
+		log_msg(LOG_WARNING, "not watching the mail log for blocklist refusals: %s",
+		        err.msg);
+	else if (n >= 0 && !mail_log_ok)
+		log_msg(LOG_INFO, "watching '%s' for blocklist refusals again", mail_log.path);
+	mail_log_ok = n >= 0;
+	for (size_t i = 0; i < l.n; i++)
+		if (dnsbl_refusal_names_list(l.v[i])) {
+			log_msg(LOG_NOTICE, "a delivery was refused naming a blocklist: %.300s",
+			        l.v[i]);
+			found = 1;
 		}
-	}
+	maillog_lines_release(&l);
 	return found;
 }
 
@@ -424,4 +401,5 @@ void jobs_stop(void)
 	pthread_mutex_unlock(&lock);
 	pthread_join(thread, NULL);
 	started = 0;
+	maillog_close(&mail_log);
 }
