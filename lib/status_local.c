@@ -6,12 +6,12 @@
 #include "run.h"
 #include "service.h"
 #include "status_int.h"
+#include "mailqueue.h"
 #include "strbuf.h"
 #include "xalloc.h"
 
 #include <errno.h>
 #include <inttypes.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,23 +172,18 @@ struct queue_count {
 	char reason[200];          /* of the oldest deferred message */
 };
 
-static void count_message(json_t *msg, struct queue_count *q)
+static void count_message(const struct mailqueue_msg *m, struct queue_count *q)
 {
-	const char *queue = json_string_value(json_object_get(msg, "queue_name"));
-	json_t *arrival = json_object_get(msg, "arrival_time");
 	q->total++;
-	if (queue && !strcmp(queue, "hold"))
+	if (!strcmp(m->queue, "hold"))
 		q->hold++;
-	if (!queue || strcmp(queue, "deferred") != 0 || !json_is_integer(arrival))
+	if (strcmp(m->queue, "deferred") != 0 || !m->arrival)
 		return;
 	q->deferred++;
-	long long t = json_integer_value(arrival);
-	if (q->oldest_deferred && t >= q->oldest_deferred)
+	if (q->oldest_deferred && m->arrival >= q->oldest_deferred)
 		return;
-	q->oldest_deferred = t;
-	json_t *rcpt = json_array_get(json_object_get(msg, "recipients"), 0);
-	const char *why = json_string_value(json_object_get(rcpt, "delay_reason"));
-	snprintf(q->reason, sizeof(q->reason), "%s", why ? why : "");
+	q->oldest_deferred = m->arrival;
+	snprintf(q->reason, sizeof(q->reason), "%s", m->nrcpt ? m->rcpt[0].reason : "");
 }
 
 static void age_text(long long s, char *buf, size_t size)
@@ -201,18 +196,11 @@ static void age_text(long long s, char *buf, size_t size)
 		snprintf(buf, size, "%lld minutes", s / 60);
 }
 
-void status_eval_queue(const char *jsonl, time_t now, struct status_row *r)
+static void eval_queue(const struct mailqueue *mq, time_t now, struct status_row *r)
 {
 	struct queue_count q = {0};
-	for (const char *line = jsonl; line && *line;) {
-		const char *end = strchr(line, '\n');
-		size_t len = end ? (size_t)(end - line) : strlen(line);
-		json_t *msg = len && *line == '{' ? json_loadb(line, len, 0, NULL) : NULL;
-		if (json_is_object(msg))
-			count_message(msg, &q);
-		json_decref(msg);
-		line = end ? end + 1 : NULL;
-	}
+	for (size_t i = 0; i < mq->n; i++)
+		count_message(&mq->v[i], &q);
 	if (!q.total) {
 		status_set(r, STATUS_OK, "", "the queue is empty");
 		return;
@@ -238,22 +226,24 @@ void status_eval_queue(const char *jsonl, time_t now, struct status_row *r)
 		           q.total == 1 ? "" : "s", q.hold);
 }
 
+void status_eval_queue(const char *jsonl, time_t now, struct status_row *r)
+{
+	struct mailqueue mq;
+	mailqueue_parse(jsonl, strlen(jsonl), &mq);
+	eval_queue(&mq, now, r);
+	mailqueue_release(&mq);
+}
+
 void status_check_queue(const struct config *cfg, time_t now, struct status_row *r)
 {
-	char *argv[] = {"postqueue", "-c", cfg->postfix_dir, "-j", NULL};
-	struct strbuf out = STRBUF_INIT;
-	int rc = run_capture(argv, &out);
-	if (rc != 0) {
-		strbuf_rtrim(&out);
-		char *nl = strchr(out.buf, '\n');
-		if (nl)
-			*nl = '\0';
-		status_set(r, STATUS_WARNING, "start Postfix: mailctl service start",
-		           "cannot read the queue: %s", rc < 0 ? "cannot run postqueue" : out.buf);
-	} else {
-		status_eval_queue(out.buf, now, r);
-	}
-	strbuf_release(&out);
+	struct mailqueue mq;
+	struct mc_error err;
+	if (mailqueue_list(cfg, &mq, &err) < 0)
+		status_set(r, STATUS_WARNING, "start Postfix: mailctl service start", "%s",
+		           err.msg);
+	else
+		eval_queue(&mq, now, r);
+	mailqueue_release(&mq);
 }
 
 /* ---- disk and memory ---- */

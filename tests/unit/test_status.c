@@ -114,9 +114,11 @@ static void test_queue(void **state)
 	(void)state;
 	queue("");
 	expect_row(&row, STATUS_OK, "the queue is empty");
-	queue("{\"queue_name\": \"active\", \"arrival_time\": 1699999990, \"recipients\": []}\n"
+	queue("{\"queue_id\": \"A1\", \"queue_name\": \"active\", \"arrival_time\": 1699999990, "
+	      "\"recipients\": []}\n"
 	      "postqueue: warning: not a JSON line\n"
-	      "{\"queue_name\": \"deferred\", \"arrival_time\": 1699996400, \"recipients\": "
+	      "{\"queue_id\": \"A1\", \"queue_name\": \"deferred\", \"arrival_time\": 1699996400, "
+	      "\"recipients\": "
 	      "[{\"address\": \"a@b.example\", \"delay_reason\": \"connect to b.example: timed "
 	      "out\"}]}\n");
 	expect_row(&row, STATUS_OK,
@@ -125,19 +127,22 @@ static void test_queue(void **state)
 	assert_string_equal(row.fix, "");
 	/* older than STATUS_DEFERRED_WARN_S; the oldest one's reason is shown */
 	snprintf(buf, sizeof(buf),
-	         "{\"queue_name\": \"deferred\", \"arrival_time\": %ld, \"recipients\": "
-	         "[{\"delay_reason\": \"newer\"}]}\n"
-	         "{\"queue_name\": \"deferred\", \"arrival_time\": %ld, \"recipients\": "
-	         "[{\"delay_reason\": \"older\"}]}",
+	         "{\"queue_id\": \"A1\", \"queue_name\": \"deferred\", \"arrival_time\": %ld, "
+	         "\"recipients\": "
+	         "[{\"address\": \"x@b.example\", \"delay_reason\": \"newer\"}]}\n"
+	         "{\"queue_id\": \"A1\", \"queue_name\": \"deferred\", \"arrival_time\": %ld, "
+	         "\"recipients\": "
+	         "[{\"address\": \"x@b.example\", \"delay_reason\": \"older\"}]}",
 	         NOW - 600, NOW - 5 * 3600);
 	queue(buf);
 	expect_row(&row, STATUS_WARNING, "oldest deferred is 5 hours old: older");
 	assert_non_null(strstr(row.fix, "postqueue"));
-	snprintf(buf, sizeof(buf), "{\"queue_name\": \"deferred\", \"arrival_time\": %ld}\n",
+	snprintf(buf, sizeof(buf),
+	         "{\"queue_id\": \"A1\", \"queue_name\": \"deferred\", \"arrival_time\": %ld}\n",
 	         NOW - 4 * 86400);
 	queue(buf);
 	expect_row(&row, STATUS_ERROR, "4 days old");
-	queue("{\"queue_name\": \"hold\", \"arrival_time\": 1699999990}");
+	queue("{\"queue_id\": \"A1\", \"queue_name\": \"hold\", \"arrival_time\": 1699999990}");
 	expect_row(&row, STATUS_OK, "1 message queued (1 on hold), none deferred");
 	row_release();
 }
@@ -147,11 +152,17 @@ static void test_queue_size(void **state)
 	struct strbuf sb = STRBUF_INIT;
 	(void)state;
 	for (int i = 0; i < STATUS_QUEUE_WARN; i++)
-		strbuf_addf(&sb, "{\"queue_name\": \"active\", \"arrival_time\": %ld}\n", NOW);
+		strbuf_addf(
+		    &sb,
+		    "{\"queue_id\": \"A1\", \"queue_name\": \"active\", \"arrival_time\": %ld}\n",
+		    NOW);
 	queue(sb.buf);
 	expect_row(&row, STATUS_WARNING, "100 messages queued");
 	for (int i = STATUS_QUEUE_WARN; i < STATUS_QUEUE_ERROR; i++)
-		strbuf_addf(&sb, "{\"queue_name\": \"incoming\", \"arrival_time\": %ld}\n", NOW);
+		strbuf_addf(
+		    &sb,
+		    "{\"queue_id\": \"A1\", \"queue_name\": \"incoming\", \"arrival_time\": %ld}\n",
+		    NOW);
 	queue(sb.buf);
 	expect_row(&row, STATUS_ERROR, "1000 messages queued");
 	strbuf_release(&sb);
