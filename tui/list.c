@@ -152,6 +152,17 @@ void list_draw(struct list *l, int top, int rows)
 	}
 }
 
+int list_dispatch(struct list *l, const struct list_handler *h, struct tui *t, enum action a,
+                  int rows)
+{
+	for (; h->a != ACT_NONE; h++)
+		if (h->a == a) {
+			h->fn(t);
+			return 1;
+		}
+	return list_act(l, a, rows);
+}
+
 int list_act(struct list *l, enum action a, int rows)
 {
 	size_t page = rows > 2 ? (size_t)rows - 2 : 1, last = l->nshown ? l->nshown - 1 : 0;

@@ -64,6 +64,18 @@ void list_caption(const struct list *l, int y, const char *what);
 void list_draw(struct list *l, int top, int rows);
 /* Movement and filter actions; returns 1 when handled. */
 int list_act(struct list *l, enum action a, int rows);
+/* What a list screen does for one of its own actions. */
+struct list_handler {
+	enum action a;
+	void (*fn)(struct tui *t);
+};
+
+/* A list screen's act(): the handler of 'a' in 'h' (ended by ACT_NONE),
+ * else the list's movement and filter actions (list_act() over 'rows').
+ * Returns 1 when handled. */
+int list_dispatch(struct list *l, const struct list_handler *h, struct tui *t, enum action a,
+                  int rows);
+
 /* Keys typed while filtering ('fkey': a curses KEY_ code, else a
  * character); returns 1 when used. */
 int list_key(struct list *l, int ch, int fkey);

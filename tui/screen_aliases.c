@@ -145,24 +145,19 @@ static void show(struct tui *t)
 	strbuf_release(&text);
 }
 
+/* Load again, keeping the selection. */
+static void reload(struct tui *t)
+{
+	load(t, list_selected_key(&lst));
+}
+
+static const struct list_handler handlers[] = {
+    {ACT_ADD, add}, {ACT_DELETE, del}, {ACT_OPEN, show}, {ACT_RELOAD, reload}, {ACT_NONE, NULL},
+};
+
 static int act(struct tui *t, enum action a)
 {
-	switch (a) {
-	case ACT_ADD:
-		add(t);
-		return 1;
-	case ACT_DELETE:
-		del(t);
-		return 1;
-	case ACT_OPEN:
-		show(t);
-		return 1;
-	case ACT_RELOAD:
-		load(t, list_selected_key(&lst));
-		return 1;
-	default:
-		return list_act(&lst, a, LINES - 4);
-	}
+	return list_dispatch(&lst, handlers, t, a, LINES - 4);
 }
 
 static int key(struct tui *t, int ch, int fkey)

@@ -368,30 +368,30 @@ static void copy(struct tui *t)
 	            strlen(lst.v[i].cell[1]));
 }
 
+static void request(struct tui *t)
+{
+	start(t, OP_REQUEST);
+}
+
+static void renew(struct tui *t)
+{
+	start(t, OP_RENEW);
+}
+
+static void renew_force(struct tui *t)
+{
+	start(t, OP_RENEW_FORCE);
+}
+
+static const struct list_handler handlers[] = {
+    {ACT_REQUEST, request}, {ACT_RENEW, renew}, {ACT_RENEW_FORCE, renew_force},
+    {ACT_OPEN, show},       {ACT_COPY, copy},   {ACT_RELOAD, load},
+    {ACT_NONE, NULL},
+};
+
 static int act(struct tui *t, enum action a)
 {
-	switch (a) {
-	case ACT_REQUEST:
-		start(t, OP_REQUEST);
-		return 1;
-	case ACT_RENEW:
-		start(t, OP_RENEW);
-		return 1;
-	case ACT_RENEW_FORCE:
-		start(t, OP_RENEW_FORCE);
-		return 1;
-	case ACT_OPEN:
-		show(t);
-		return 1;
-	case ACT_COPY:
-		copy(t);
-		return 1;
-	case ACT_RELOAD:
-		load(t);
-		return 1;
-	default:
-		return list_act(&lst, a, LINES - 4);
-	}
+	return list_dispatch(&lst, handlers, t, a, LINES - 4);
 }
 
 static int key(struct tui *t, int ch, int fkey)

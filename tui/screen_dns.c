@@ -314,27 +314,14 @@ static void next_domain(struct tui *t)
 	load(t);
 }
 
+static const struct list_handler handlers[] = {
+    {ACT_OPEN, show},   {ACT_COPY, copy}, {ACT_CHECK, start_check}, {ACT_NEXT_DOMAIN, next_domain},
+    {ACT_RELOAD, load}, {ACT_NONE, NULL},
+};
+
 static int act(struct tui *t, enum action a)
 {
-	switch (a) {
-	case ACT_OPEN:
-		show(t);
-		return 1;
-	case ACT_COPY:
-		copy(t);
-		return 1;
-	case ACT_CHECK:
-		start_check(t);
-		return 1;
-	case ACT_NEXT_DOMAIN:
-		next_domain(t);
-		return 1;
-	case ACT_RELOAD:
-		load(t);
-		return 1;
-	default:
-		return list_act(&lst, a, LINES - 4);
-	}
+	return list_dispatch(&lst, handlers, t, a, LINES - 4);
 }
 
 static int key(struct tui *t, int ch, int fkey)

@@ -188,21 +188,21 @@ static void copy(struct tui *t)
 	tui_message(t, "copied the line (%zu bytes) to the clipboard", strlen(lst.v[i].cell[0]));
 }
 
+static void follow(struct tui *t)
+{
+	tick(t);
+}
+
+static const struct list_handler handlers[] = {
+    {ACT_OPEN, show},
+    {ACT_COPY, copy},
+    {ACT_RELOAD, follow},
+    {ACT_NONE, NULL},
+};
+
 static int act(struct tui *t, enum action a)
 {
-	switch (a) {
-	case ACT_OPEN:
-		show(t);
-		return 1;
-	case ACT_COPY:
-		copy(t);
-		return 1;
-	case ACT_RELOAD:
-		tick(t);
-		return 1;
-	default:
-		return list_act(&lst, a, LINES - 4);
-	}
+	return list_dispatch(&lst, handlers, t, a, LINES - 4);
 }
 
 static int key(struct tui *t, int ch, int fkey)

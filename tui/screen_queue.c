@@ -382,30 +382,38 @@ static void delete (struct tui *t)
 	free(q);
 }
 
+static void open_msg(struct tui *t)
+{
+	const struct mailqueue_msg *m = selected(t);
+	if (m)
+		start(t, OP_SHOW, m->id);
+}
+
+static void flush(struct tui *t)
+{
+	const struct mailqueue_msg *m = selected(t);
+	if (m)
+		start(t, OP_FLUSH, m->id);
+}
+
+static void flush_all(struct tui *t)
+{
+	start(t, OP_FLUSH_ALL, NULL);
+}
+
+static void list_again(struct tui *t)
+{
+	start(t, OP_LIST, NULL);
+}
+
+static const struct list_handler handlers[] = {
+    {ACT_OPEN, open_msg}, {ACT_FLUSH, flush},       {ACT_FLUSH_ALL, flush_all},
+    {ACT_DELETE, delete}, {ACT_RELOAD, list_again}, {ACT_NONE, NULL},
+};
+
 static int act(struct tui *t, enum action a)
 {
-	const struct mailqueue_msg *m;
-	switch (a) {
-	case ACT_OPEN:
-		if ((m = selected(t)))
-			start(t, OP_SHOW, m->id);
-		return 1;
-	case ACT_FLUSH:
-		if ((m = selected(t)))
-			start(t, OP_FLUSH, m->id);
-		return 1;
-	case ACT_FLUSH_ALL:
-		start(t, OP_FLUSH_ALL, NULL);
-		return 1;
-	case ACT_DELETE:
-		delete (t);
-		return 1;
-	case ACT_RELOAD:
-		start(t, OP_LIST, NULL);
-		return 1;
-	default:
-		return list_act(&lst, a, LINES - 4);
-	}
+	return list_dispatch(&lst, handlers, t, a, LINES - 4);
 }
 
 static int key(struct tui *t, int ch, int fkey)
