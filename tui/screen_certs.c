@@ -2,13 +2,15 @@
  * Certs: the server certificate (tls.cert_file) as 'mailctl cert list'
  * and 'cert show' read it (lib/cert.h: cert_info_read): names, issuer,
  * self-signed or from a CA, days left, the key, TLSA and fingerprint,
- * the CA of the last install and the newest attempts. A certificate is
+ * the CA of the last install and the newest attempts, and the next key's
+ * TLSA while a 'mailctl cert rollover' is under way. A certificate is
  * requested from the CA (acme.directory, the default names) or renewed
  * in the background, as 'mailctl cert request' and 'cert renew' do it,
  * with the time taken so far on the status line and the outcome in a
  * box; the database is opened for writing only for that.
  */
 #include "cert.h"
+#include "dnsrec.h"
 #include "job.h"
 #include "list.h"
 #include "strbuf.h"
@@ -19,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static const struct list_col cols[] = {
     {"FIELD", 13, 0},
@@ -76,6 +79,23 @@ static void row(const char *field, const char *value, enum role role)
 	lst.v[k].role_col = 1;
 }
 
+/* A key rollover under way ('mailctl cert rollover'): the next key's TLSA. */
+static void next_key_row(const struct tui *t)
+{
+	char hex[65], *next = cert_next_key_file(&t->cfg), *s;
+	struct mc_error err;
+	if (access(next, F_OK) == 0) {
+		s = dnsrec_tlsa_from_key(next, hex, &err) == 0
+		        ? xasprintf("TLSA 3 1 1 %s: publish it beside the current one, then run "
+		                    "'mailctl cert rollover' again (or let mailctld switch)",
+		                    hex)
+		        : xasprintf("under way (%s)", err.msg);
+		row("next key", s, ROLE_WARN);
+		free(s);
+	}
+	free(next);
+}
+
 static void info_rows(const struct tui *t, time_t now)
 {
 	char when[32], *s;
@@ -105,6 +125,13 @@ static void info_rows(const struct tui *t, time_t now)
 	                         : "no",
 	    info.key_matches == 0 ? ROLE_FAIL : ROLE_NORMAL);
 	row("TLSA 3 1 1", info.tlsa, ROLE_NORMAL);
+	if (info.chain_broken) {
+		s = xasprintf("broken: certificate %d is not issued and signed by certificate %d",
+		              info.chain_broken, info.chain_broken + 1);
+		row("chain", s, ROLE_FAIL);
+		free(s);
+	}
+	next_key_row(t);
 	row("SHA-256", info.sha256, ROLE_NORMAL);
 	strbuf_release(&names);
 }

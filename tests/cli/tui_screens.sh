@@ -332,6 +332,12 @@ keys u
 shows "nothing to renew: no certificate from a CA was installed yet" "renew: nothing to renew"
 [ "$(sha256sum "$T/tls/cert.pem" "$T/tls/key.pem")" = "$before" ] && pass ||
 	fail "a failed request changed the certificate or key"
+# A key rollover under way (its next key beside tls.key_file): its TLSA shown.
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/tls/key.pem.next" 2>/dev/null
+next=$(openssl pkey -in "$T/tls/key.pem.next" -pubout -outform DER 2>/dev/null | sha256sum | cut -d' ' -f1)
+keys F5
+shows "next key      TLSA 3 1 1 ${next:0:50}" "a rollover's next key is shown"
+rm -f "$T/tls/key.pem.next"
 
 # a CA that holds the connection 3 s: progress, and the screens answer
 CA_PORT=$(free_port tcp)
