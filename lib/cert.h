@@ -151,6 +151,12 @@ int cert_info_read(const char *cert_file, const char *key_file, struct cert_info
                    struct mc_error *err);
 void cert_info_release(struct cert_info *i);
 
+/* The state of the served certificate in words, as 'cert list' and
+ * mailtui say it ("from a CA; renews after 2027-01-02"); 'to_request'
+ * ends the self-signed case ("'mailctl cert request' gets one"). Caller
+ * frees. */
+char *cert_status_text(const struct cert_info *in, time_t now, const char *to_request);
+
 /* ---- cert_verify.c ---- */
 
 /* Reload the servers that run and read tls.* ("postfix,dovecot" into

@@ -186,3 +186,23 @@ void cert_info_release(struct cert_info *i)
 	free(i->names);
 	memset(i, 0, sizeof(*i));
 }
+
+char *cert_status_text(const struct cert_info *in, time_t now, const char *to_request)
+{
+	char when[21];
+	cert_time_format(in->renew_after, when);
+	if (in->self_signed)
+		return xasprintf("self-signed (from setup): no certificate from a CA yet; %s",
+		                 to_request);
+	if (in->key_matches == 0)
+		return xstrdup("not for tls.key_file: servers cannot use it");
+	if (in->chain_broken)
+		return xasprintf("the chain is broken: certificate %d is not issued and signed by "
+		                 "certificate %d",
+		                 in->chain_broken, in->chain_broken + 1);
+	if (in->not_after <= now)
+		return xstrdup("expired: renew it");
+	if (now >= in->renew_after)
+		return xstrdup("from a CA; renewal due");
+	return xasprintf("from a CA; renews after %.10s", when);
+}

@@ -380,23 +380,6 @@ static int cert_cmd_rollover(struct cli *cli, int argc, char **argv)
 	return code;
 }
 
-/* The state of the served certificate in words. */
-static char *status_text(const struct cert_info *in, time_t now)
-{
-	char when[32];
-	fmt_time(in->renew_after, when);
-	if (in->self_signed)
-		return xstrdup("self-signed (from setup): no certificate from a CA yet; 'mailctl "
-		               "cert request' gets one");
-	if (in->key_matches == 0)
-		return xstrdup("not for tls.key_file: servers cannot use it");
-	if (in->not_after <= now)
-		return xstrdup("expired: renew it");
-	if (now >= in->renew_after)
-		return xstrdup("from a CA; renewal due");
-	return xasprintf("from a CA; renews after %.10s", when);
-}
-
 static int read_info(struct cli *cli, struct cert_info *in)
 {
 	struct mc_error err;
@@ -413,7 +396,7 @@ static int cert_cmd_list(struct cli *cli, int argc, char **argv)
 	if (cli_plain(cli, argc, argv, 0, 0, &code) < 0 || (code = read_info(cli, &in)) != EX_OK)
 		return code;
 	time_t now = time(NULL);
-	char *status = status_text(&in, now);
+	char *status = cert_status_text(&in, now, "'mailctl cert request' gets one");
 	struct printer *p = &cli->out;
 	fmt_time(in.not_after, until);
 	print_begin(p, cli->json, 0);

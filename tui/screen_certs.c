@@ -52,23 +52,6 @@ static void fmt_time(time_t t, char buf[32])
 	strftime(buf, 32, "%Y-%m-%d %H:%M UTC", &tm);
 }
 
-/* The state of the certificate in the words of 'mailctl cert list'. */
-static char *status_text(const struct cert_info *in, time_t now)
-{
-	char when[32];
-	fmt_time(in->renew_after, when);
-	if (in->self_signed)
-		return xstrdup("self-signed (from setup): no certificate from a CA yet; R requests "
-		               "one");
-	if (in->key_matches == 0)
-		return xstrdup("not for tls.key_file: servers cannot use it");
-	if (in->not_after <= now)
-		return xstrdup("expired: renew it");
-	if (now >= in->renew_after)
-		return xstrdup("from a CA; renewal due");
-	return xasprintf("from a CA; renews after %.10s", when);
-}
-
 static void row(const char *field, const char *value, enum role role)
 {
 	const char *cells[] = {field, value};
@@ -184,7 +167,7 @@ static void load(struct tui *t)
 		snprintf(head, sizeof(head), "No certificate: %s", err.msg);
 		tui_error(t, &err);
 	} else {
-		char *status = status_text(&info, now);
+		char *status = cert_status_text(&info, now, "R requests one");
 		snprintf(head, sizeof(head), "Certificate: %s", status);
 		row("status", status, info.self_signed ? ROLE_WARN : ROLE_NORMAL);
 		free(status);
