@@ -163,7 +163,7 @@ static void run_local(struct mc_ctx *ctx, const struct plan *p, struct status_re
 	tell(pr, p->disk);
 	status_check_memory(&rep->v[p->mem]);
 	tell(pr, p->mem);
-	status_check_tls(cfg->tls_cert_file, now, &rep->v[p->tls]);
+	status_check_tls(cfg, now, &rep->v[p->tls]);
 	tell(pr, p->tls);
 	for (size_t i = 0; i < p->nalias; i++) {
 		struct status_row *r = &rep->v[p->alias + i];

@@ -21,7 +21,7 @@
 #include "dnsq.h"
 #include "netaddr.h"
 #include "status.h"
-#include "tls.h"
+#include "cert.h"
 
 /* Replace r's level, fix and finding (printf-style). */
 void status_set(struct status_row *r, enum status_level level, const char *fix, const char *fmt,
@@ -45,7 +45,7 @@ void status_check_service(const struct config *cfg, int i, struct status_sockets
 void status_check_queue(const struct config *cfg, time_t now, struct status_row *r);
 void status_check_disk(const char *path, struct status_row *r);
 void status_check_memory(struct status_row *r);
-void status_check_tls(const char *cert_file, time_t now, struct status_row *r);
+void status_check_tls(const struct config *cfg, time_t now, struct status_row *r);
 /* postmaster@ and abuse@ of 'domain' receive mail. */
 void status_check_aliases(struct mc_ctx *ctx, const char *domain, struct status_row *r);
 
@@ -65,7 +65,7 @@ void status_eval_queue(const char *jsonl, time_t now, struct status_row *r);
 void status_eval_disk(const struct statvfs *sv, struct status_row *r);
 /* /proc/meminfo text. */
 void status_eval_memory(const char *meminfo, struct status_row *r);
-void status_eval_tls(const struct tls_info *info, time_t now, struct status_row *r);
+void status_eval_tls(const struct cert_info *info, time_t now, struct status_row *r);
 
 /* ---- network checks (status_net.c: dns, blacklist; status_reach.c:
  * port25, rdns) ---- */

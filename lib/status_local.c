@@ -3,6 +3,7 @@
  * status.h). Each reads the machine, then hands what it read to a pure
  * evaluator that the unit tests call directly. */
 #include "alias.h"
+#include "cert.h"
 #include "run.h"
 #include "service.h"
 #include "status_int.h"
@@ -330,7 +331,7 @@ void status_check_memory(struct status_row *r)
 
 /* ---- the certificate ---- */
 
-void status_eval_tls(const struct tls_info *info, time_t now, struct status_row *r)
+void status_eval_tls(const struct cert_info *info, time_t now, struct status_row *r)
 {
 	char until[32];
 	struct tm tm;
@@ -338,34 +339,52 @@ void status_eval_tls(const struct tls_info *info, time_t now, struct status_row 
 	strftime(until, sizeof(until), "%Y-%m-%d", &tm);
 	double secs = difftime(info->not_after, now);
 	long days = (long)(secs / 86400);
-	const char *issuer = info->self_signed ? "self-signed" : "CA-issued";
-	const char *renew = info->self_signed
-	                        ? "move the old certificate away and run 'mailctl setup' for a new "
-	                          "one, or install a CA-issued one at tls.cert_file"
-	                        : "renew it (ACME) or install a new one at tls.cert_file";
+	const char *kind = info->self_signed ? "self-signed" : "CA-issued";
+	const char *what = info->nnames ? info->names[0] : info->subject;
+	const char *get = "'mailctl cert request' gets one from a CA (Let's Encrypt by default)";
+	const char *renew = info->self_signed ? get
+	                                      : "'mailctl cert renew --force'; 'mailctl cert show' "
+	                                        "lists the last attempts";
 	if (secs <= 0)
-		status_set(r, STATUS_ERROR, renew, "%s certificate %s expired on %s", issuer,
-		           info->subject, until);
-	else if (days < STATUS_TLS_WARN_DAYS)
+		status_set(r, STATUS_ERROR, renew, "%s certificate for %s expired on %s", kind,
+		           what, until);
+	else if (info->key_matches == 0 || info->chain_broken) {
+		char *why = cert_status_text(info, now, "");
+		status_set(r, STATUS_ERROR, "'mailctl cert renew --force' installs a good one",
+		           "%s certificate for %s: %s", kind, what, why);
+		free(why);
+	} else if (days < STATUS_TLS_WARN_DAYS)
 		status_set(r, STATUS_WARNING, renew,
-		           "%s certificate %s expires on %s, in %ld day%s", issuer, info->subject,
-		           until, days, days == 1 ? "" : "s");
+		           "%s certificate for %s expires on %s, in %ld day%s", kind, what, until,
+		           days, days == 1 ? "" : "s");
+	else if (info->self_signed)
+		status_set(r, STATUS_WARNING, get,
+		           "self-signed certificate for %s, valid until %s: mail programs warn and "
+		           "MTA-STS senders refuse it",
+		           what, until);
 	else
-		status_set(r, STATUS_OK, "", "%s certificate %s, valid until %s (%ld days left)",
-		           issuer, info->subject, until, days);
+		status_set(r, STATUS_OK, "",
+		           "%s certificate for %s from %s, valid until %s (%ld days left)", kind,
+		           what, info->issuer, until, days);
 }
 
-void status_check_tls(const char *cert_file, time_t now, struct status_row *r)
+void status_check_tls(const struct config *cfg, time_t now, struct status_row *r)
 {
-	struct tls_info info;
+	struct cert_info info;
 	struct mc_error err;
-	if (tls_cert_info(cert_file, &info, &err) < 0) {
-		status_set(r, STATUS_ERROR, "'mailctl setup' makes a self-signed one",
-		           "no usable certificate: %s", err.msg);
+	if (cert_info_read(cfg->tls_cert_file,
+	                   access(cfg->tls_key_file, R_OK) == 0 ? cfg->tls_key_file : NULL, &info,
+	                   &err) < 0) {
+		status_set(
+		    r, STATUS_ERROR,
+		    "'mailctl setup' makes a self-signed one; 'mailctl cert request' gets one "
+		    "from a CA",
+		    "no usable certificate: %s", err.msg);
+		cert_info_release(&info);
 		return;
 	}
 	status_eval_tls(&info, now, r);
-	tls_info_release(&info);
+	cert_info_release(&info);
 }
 
 /* ---- required aliases ---- */

@@ -178,36 +178,3 @@ int tls_ensure(const char *key_file, const char *cert_file, const char *host, in
 	EVP_PKEY_free(key);
 	return rc;
 }
-
-int tls_cert_info(const char *cert_file, struct tls_info *out, struct mc_error *err)
-{
-	struct tm tm;
-	FILE *f = fopen(cert_file, "re");
-	memset(out, 0, sizeof(*out));
-	if (!f)
-		return mc_fail(err, MC_EIO, "cannot open '%s': %s", cert_file, mc_strerror(errno));
-	X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
-	fclose(f);
-	if (!x) {
-		ERR_clear_error();
-		return mc_fail(err, MC_EDATA, "'%s' is not a PEM certificate", cert_file);
-	}
-	char *subject = X509_NAME_oneline(X509_get_subject_name(x), NULL, 0);
-	out->subject = xstrdup(subject ? subject : "");
-	OPENSSL_free(subject);
-	out->self_signed = X509_NAME_cmp(X509_get_issuer_name(x), X509_get_subject_name(x)) == 0;
-	int rc =
-	    ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) ? 0 : ossl_fail(err, "read the expiry");
-	if (rc == 0)
-		out->not_after = timegm(&tm);
-	X509_free(x);
-	if (rc < 0)
-		tls_info_release(out);
-	return rc;
-}
-
-void tls_info_release(struct tls_info *info)
-{
-	free(info->subject);
-	info->subject = NULL;
-}

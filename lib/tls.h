@@ -7,7 +7,7 @@
  * existing key is kept and only a missing certificate is made for it, and a
  * new key is written 0600 under a temporary name and linked into place, so
  * a reader never sees half a key. The certificate is written 0644 through
- * a rename. tls_cert_info() reads what 'cert list' shows.
+ * a rename. Reading a certificate is cert.h's cert_info_read().
  *
  * Errors: MC_EIO for files, MC_EDATA for a certificate without its key or
  * a file that is not PEM, MC_EINTERNAL for OpenSSL failures. Strings
@@ -27,14 +27,5 @@
  * '*made_cert' say what was written (both 0: nothing to do). */
 int tls_ensure(const char *key_file, const char *cert_file, const char *host, int *made_key,
                int *made_cert, struct mc_error *err);
-
-struct tls_info {
-	char *subject;   /* one line, e.g. "CN=mail.example.org" */
-	int self_signed; /* issuer == subject */
-	time_t not_after;
-};
-
-int tls_cert_info(const char *cert_file, struct tls_info *out, struct mc_error *err);
-void tls_info_release(struct tls_info *info);
 
 #endif

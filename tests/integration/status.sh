@@ -9,6 +9,8 @@
 # provision/install.sh does ('mailctl setup', 'mailctl service start');
 # 'probe' (192.0.2.25) answers on port 25 as probe.example.net, the
 # status.port25_probe of mx.
+#  0. setup's self-signed certificate: a warning pointing at 'cert request'
+#     (exit 0); then a lab CA's certificate for the same key is installed;
 #  1. healthy: every row ok, exit 0; the time of a local-only and a full run;
 #  2. Dovecot stopped: its row is an error naming it, exit 69;
 #  3. the mail root on a small loop-mounted ext4: 15% free is a warning
@@ -165,6 +167,23 @@ for w in want:
 PY
 }
 
+# ---- 0. setup's self-signed certificate: a warning with the way out ----
+status self_signed 0
+expect_not_ok self_signed "tls /var/lib/mailctl/tls/cert.pem warning"
+row self_signed tls /var/lib/mailctl/tls/cert.pem \
+	"finding=self-signed certificate for mail.example.org" "fix=mailctl cert request"
+# From here on a lab CA's certificate for the same key, as 'cert request' leaves it.
+CERT=$(host_path mx /var/lib/mailctl/tls/cert.pem)
+KEY=$(host_path mx /var/lib/mailctl/tls/key.pem)
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=lab CA" \
+	-keyout "$T/labca.key" -out "$T/labca.pem" 2>"$T/err" &&
+	openssl req -new -key "$KEY" -subj /CN=mail.example.org -out "$T/leaf.csr" 2>>"$T/err" &&
+	printf 'subjectAltName=DNS:mail.example.org\n' >"$T/leaf.ext" &&
+	openssl x509 -req -in "$T/leaf.csr" -CA "$T/labca.pem" -CAkey "$T/labca.key" -days 90 \
+		-extfile "$T/leaf.ext" -out "$T/leaf.pem" 2>>"$T/err" &&
+	cat "$T/leaf.pem" "$T/labca.pem" >"$CERT" && pass ||
+	fail "cannot make the lab CA's certificate: $(head -c 300 "$T/err")"
+
 # ---- 1. healthy ----
 status healthy 0
 expect_not_ok healthy ""
@@ -172,7 +191,7 @@ row healthy service postfix "finding=running, listening on 25, 587, 465"
 row healthy service dovecot "finding=running, listening on 993, 995"
 row healthy service mailctld "finding=running, listening on '/var/spool/postfix/mailctl/milter.sock'"
 row healthy queue postfix "finding=the queue is empty"
-row healthy tls /var/lib/mailctl/tls/cert.pem "finding=self-signed certificate /CN=mail.example.org"
+row healthy tls /var/lib/mailctl/tls/cert.pem "finding=CA-issued certificate for mail.example.org from CN = lab CA"
 row healthy aliases example.org "finding=postmaster@ and abuse@ receive mail"
 row healthy dns example.org "finding=checks ok"
 row healthy blacklist all "finding=not listed"
@@ -225,8 +244,6 @@ expect 0 "unmount the small mail root" -- host_exec mx umount /var/mail/vhosts
 losetup -j "$T/mailroot.img" | grep -q . && fail "the loop device outlived the mount" || pass
 
 # ---- 4. an expired certificate ----
-CERT=$(host_path mx /var/lib/mailctl/tls/cert.pem)
-KEY=$(host_path mx /var/lib/mailctl/tls/key.pem)
 cp -p "$CERT" "$T/cert.good"
 mkdir -p "$T/ca" && : >"$T/ca/index.txt" && echo 01 >"$T/ca/serial"
 printf '[ca]\ndefault_ca = d\n[d]\ndatabase = %s/index.txt\nnew_certs_dir = %s\nserial = %s/serial\ndefault_md = sha256\npolicy = p\n[p]\ncommonName = supplied\n' \
@@ -238,7 +255,7 @@ openssl req -new -key "$KEY" -subj /CN=mail.example.org -out "$T/ca/req.csr" 2>"
 cat "$T/cert.expired" >"$CERT"
 status cert_expired 69
 expect_not_ok cert_expired "tls /var/lib/mailctl/tls/cert.pem error"
-row cert_expired tls /var/lib/mailctl/tls/cert.pem "finding=self-signed certificate /CN=mail.example.org expired on 2024-02-01"
+row cert_expired tls /var/lib/mailctl/tls/cert.pem "finding=self-signed certificate for CN = mail.example.org expired on 2024-02-01"
 cat "$T/cert.good" >"$CERT"
 
 # ---- 5. DNS broken three ways at once ----

@@ -228,20 +228,42 @@ static void test_memory(void **state)
 
 static void test_tls_eval(void **state)
 {
-	struct tls_info info = {"/CN=mail.example.org", 1, NOW + 200 * 86400L};
+	char *names[] = {"mail.example.org"};
+	struct cert_info info = {0};
 	(void)state;
+	info.subject = "CN = mail.example.org";
+	info.issuer = "CN = mail.example.org";
+	info.names = names;
+	info.nnames = 1;
+	info.self_signed = 1;
+	info.key_matches = 1;
+	info.not_after = NOW + 200 * 86400L;
 	row_release();
 	status_eval_tls(&info, NOW, &row);
-	expect_row(&row, STATUS_OK,
-	           "self-signed certificate /CN=mail.example.org, valid until 2024-06-01 (200 "
-	           "days left)");
+	expect_row(&row, STATUS_WARNING,
+	           "self-signed certificate for mail.example.org, valid until 2024-06-01: mail "
+	           "programs warn and MTA-STS senders refuse it");
+	assert_non_null(strstr(row.fix, "mailctl cert request"));
 	info.self_signed = 0;
+	info.issuer = "CN = R11, O = Let's Encrypt";
+	status_eval_tls(&info, NOW, &row);
+	expect_row(&row, STATUS_OK,
+	           "CA-issued certificate for mail.example.org from CN = R11, O = Let's Encrypt, "
+	           "valid until 2024-06-01 (200 days left)");
 	info.not_after = NOW + 5 * 86400L + 60;
 	status_eval_tls(&info, NOW, &row);
 	expect_row(&row, STATUS_WARNING,
-	           "CA-issued certificate /CN=mail.example.org expires on "
-	           "2023-11-19, in 5 days");
-	assert_non_null(strstr(row.fix, "renew"));
+	           "CA-issued certificate for mail.example.org expires on 2023-11-19, in 5 days");
+	assert_non_null(strstr(row.fix, "mailctl cert renew --force"));
+	info.not_after = NOW + 200 * 86400L;
+	info.chain_broken = 1;
+	status_eval_tls(&info, NOW, &row);
+	expect_row(&row, STATUS_ERROR, "the chain is broken: certificate 1 is not issued");
+	info.chain_broken = 0;
+	info.key_matches = 0;
+	status_eval_tls(&info, NOW, &row);
+	expect_row(&row, STATUS_ERROR, "not for tls.key_file");
+	info.key_matches = -1; /* the key is not readable: not held against it */
 	info.not_after = NOW - 1;
 	status_eval_tls(&info, NOW, &row);
 	expect_row(&row, STATUS_ERROR, "expired on 2023-11-14");
@@ -250,23 +272,27 @@ static void test_tls_eval(void **state)
 
 static void test_tls_file(void **state)
 {
-	char *key = xasprintf("%s/tls-key.pem", dir), *cert = xasprintf("%s/tls-cert.pem", dir);
+	struct config c;
 	int mk, mc;
 	struct mc_error err;
 	(void)state;
+	config_init(&c);
+	free(c.tls_key_file);
+	free(c.tls_cert_file);
+	c.tls_key_file = xasprintf("%s/tls-key.pem", dir);
+	c.tls_cert_file = xasprintf("%s/tls-cert.pem", dir);
 	row_release();
-	status_check_tls(cert, time(NULL), &row);
+	status_check_tls(&c, time(NULL), &row);
 	expect_row(&row, STATUS_ERROR, "no usable certificate: cannot open");
-	assert_int_equal(tls_ensure(key, cert, "mail.example.org", &mk, &mc, &err), 0);
-	status_check_tls(cert, time(NULL), &row);
-	expect_row(&row, STATUS_OK, "self-signed certificate");
-	expect_row(&row, STATUS_OK, "mail.example.org");
+	assert_int_equal(
+	    tls_ensure(c.tls_key_file, c.tls_cert_file, "mail.example.org", &mk, &mc, &err), 0);
+	status_check_tls(&c, time(NULL), &row);
+	expect_row(&row, STATUS_WARNING, "self-signed certificate for mail.example.org");
 	/* a year later it has expired */
-	status_check_tls(cert, time(NULL) + 400 * 86400L, &row);
+	status_check_tls(&c, time(NULL) + 400 * 86400L, &row);
 	expect_row(&row, STATUS_ERROR, "expired");
 	row_release();
-	free(key);
-	free(cert);
+	config_release(&c);
 }
 
 /* ---- aliases, on a private instance ---- */
