@@ -70,7 +70,7 @@ struct list_handler {
 	void (*fn)(struct tui *t);
 };
 
-/* A list screen's act(): the handler of 'a' in 'h' (ended by ACT_NONE),
+/* What a list screen (act NULL) does: the handler of 'a' in 'h' (ended by ACT_NONE),
  * else the list's movement and filter actions (list_act() over 'rows').
  * Returns 1 when handled. */
 int list_dispatch(struct list *l, const struct list_handler *h, struct tui *t, enum action a,

@@ -8,6 +8,7 @@
  * one key table; maps keys to actions and hands them to the screen; ticks
  * the screens so background results show up; redraws on resize.
  */
+#include "list.h"
 #include "tui.h"
 #include "xalloc.h"
 
@@ -155,7 +156,8 @@ static void draw_footer(struct tui *t)
 	for (size_t l = 0; l < 2; l++)
 		for (const enum action *a = lists[l]; *a != ACT_NONE && x < COLS; a++) {
 			const struct keybind *k = keys_first(*a);
-			if (!k || (l == 1 && *a == ACT_FILTER && !screens[t->current]->key))
+			if (!k || (l == 1 && *a == ACT_FILTER && !screens[t->current]->key &&
+			           !screens[t->current]->list))
 				continue;
 			x += tui_put(y, x, COLS - x, ROLE_KEY, k->name);
 			x += tui_put(y, x, COLS - x, ROLE_NORMAL, " ");
@@ -242,15 +244,27 @@ static void help_key(enum action a)
 
 /* One key: the screen first (it may be taking text), then the global
  * actions, then the screen's own. */
-static void handle_key(struct tui *t, int ch, int fkey)
+/* The current screen's action: its own act(), else its list's. */
+static int screen_act(struct tui *t, enum action a)
 {
 	const struct screen *s = screens[t->current];
+	return s->act ? s->act(t, a) : list_dispatch(s->list, s->handlers, t, a, LINES - 4);
+}
+
+static int screen_key(struct tui *t, int ch, int fkey)
+{
+	const struct screen *s = screens[t->current];
+	return s->key ? s->key(t, ch, fkey) : s->list ? list_key(s->list, ch, fkey) : 0;
+}
+
+static void handle_key(struct tui *t, int ch, int fkey)
+{
 	enum action a = keys_action(ch, fkey);
 	if (help_shown) {
 		help_key(a);
 		return;
 	}
-	if (s->key && s->key(t, ch, fkey))
+	if (screen_key(t, ch, fkey))
 		return;
 	switch (a) {
 	case ACT_QUIT:
@@ -272,7 +286,7 @@ static void handle_key(struct tui *t, int ch, int fkey)
 	case ACT_NONE:
 		break;
 	default:
-		s->act(t, a);
+		screen_act(t, a);
 	}
 }
 
@@ -283,9 +297,9 @@ static void handle_mouse(struct tui *t)
 	if (getmouse(&ev) != OK)
 		return;
 	if (ev.bstate & BUTTON4_PRESSED) {
-		screens[t->current]->act(t, ACT_UP);
+		screen_act(t, ACT_UP);
 	} else if (ev.bstate & BUTTON5_PRESSED) {
-		screens[t->current]->act(t, ACT_DOWN);
+		screen_act(t, ACT_DOWN);
 	} else if (ev.y == 0 && (ev.bstate & BUTTON1_CLICKED) && tab_style()) {
 		int x = 0, style = tab_style();
 		for (size_t i = 0; i < nscreens; i++) {

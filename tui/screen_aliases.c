@@ -155,17 +155,6 @@ static const struct list_handler handlers[] = {
     {ACT_ADD, add}, {ACT_DELETE, del}, {ACT_OPEN, show}, {ACT_RELOAD, reload}, {ACT_NONE, NULL},
 };
 
-static int act(struct tui *t, enum action a)
-{
-	return list_dispatch(&lst, handlers, t, a, LINES - 4);
-}
-
-static int key(struct tui *t, int ch, int fkey)
-{
-	(void)t;
-	return list_key(&lst, ch, fkey);
-}
-
 static void release(void)
 {
 	list_release(&lst);
@@ -177,7 +166,8 @@ static const enum action actions[] = {ACT_ADD, ACT_DELETE, ACT_OPEN, ACT_NONE};
 const struct screen screen_aliases = {
     "Aliases", "forwarding addresses and catch-alls: add, delete",
     actions,   enter,
-    draw,      act,
-    key,       NULL,
-    release,
+    draw,      NULL,
+    NULL,      NULL,
+    release,   &lst,
+    handlers,
 };

@@ -413,5 +413,6 @@ const struct screen screen_blacklist = {
     actions,     enter,
     draw,        act,
     key,         tick,
-    release,
+    release,     NULL,
+    NULL,
 };

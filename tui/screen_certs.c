@@ -399,17 +399,6 @@ static const struct list_handler handlers[] = {
     {ACT_NONE, NULL},
 };
 
-static int act(struct tui *t, enum action a)
-{
-	return list_dispatch(&lst, handlers, t, a, LINES - 4);
-}
-
-static int key(struct tui *t, int ch, int fkey)
-{
-	(void)t;
-	return list_key(&lst, ch, fkey);
-}
-
 static void release(void)
 {
 	if (!ready)
@@ -429,9 +418,10 @@ static const enum action actions[] = {ACT_REQUEST, ACT_RENEW, ACT_RENEW_FORCE,
                                       ACT_COPY,    ACT_OPEN,  ACT_NONE};
 
 const struct screen screen_certs = {
-    "Certs", "the TLS certificate; request or renew it from the CA (ACME)",
-    actions, enter,
-    draw,    act,
-    key,     tick,
-    release,
+    "Certs",  "the TLS certificate; request or renew it from the CA (ACME)",
+    actions,  enter,
+    draw,     NULL,
+    NULL,     tick,
+    release,  &lst,
+    handlers,
 };

@@ -299,5 +299,6 @@ const struct screen screen_dashboard = {
     actions,     enter,
     draw,        act,
     NULL,        tick,
-    release,
+    release,     NULL,
+    NULL,
 };

@@ -319,17 +319,6 @@ static const struct list_handler handlers[] = {
     {ACT_RELOAD, load}, {ACT_NONE, NULL},
 };
 
-static int act(struct tui *t, enum action a)
-{
-	return list_dispatch(&lst, handlers, t, a, LINES - 4);
-}
-
-static int key(struct tui *t, int ch, int fkey)
-{
-	(void)t;
-	return list_key(&lst, ch, fkey);
-}
-
 static void release(void)
 {
 	if (!ready)
@@ -348,9 +337,10 @@ static void release(void)
 static const enum action actions[] = {ACT_COPY, ACT_CHECK, ACT_NEXT_DOMAIN, ACT_OPEN, ACT_NONE};
 
 const struct screen screen_dns = {
-    "DNS",   "a domain's DNS records with their live check; copy a value (OSC 52)",
-    actions, enter,
-    draw,    act,
-    key,     tick,
-    release,
+    "DNS",    "a domain's DNS records with their live check; copy a value (OSC 52)",
+    actions,  enter,
+    draw,     NULL,
+    NULL,     tick,
+    release,  &lst,
+    handlers,
 };

@@ -200,17 +200,6 @@ static const struct list_handler handlers[] = {
     {ACT_NONE, NULL},
 };
 
-static int act(struct tui *t, enum action a)
-{
-	return list_dispatch(&lst, handlers, t, a, LINES - 4);
-}
-
-static int key(struct tui *t, int ch, int fkey)
-{
-	(void)t;
-	return list_key(&lst, ch, fkey);
-}
-
 static void release(void)
 {
 	if (!ready)
@@ -224,9 +213,10 @@ static void release(void)
 static const enum action actions[] = {ACT_OPEN, ACT_COPY, ACT_NONE};
 
 const struct screen screen_log = {
-    "Log",   "the mail log as it grows; filter by address or queue id",
-    actions, enter,
-    draw,    act,
-    key,     tick,
-    release,
+    "Log",    "the mail log as it grows; filter by address or queue id",
+    actions,  enter,
+    draw,     NULL,
+    NULL,     tick,
+    release,  &lst,
+    handlers,
 };

@@ -411,11 +411,6 @@ static const struct list_handler handlers[] = {
     {ACT_DELETE, delete}, {ACT_RELOAD, list_again}, {ACT_NONE, NULL},
 };
 
-static int act(struct tui *t, enum action a)
-{
-	return list_dispatch(&lst, handlers, t, a, LINES - 4);
-}
-
 static int key(struct tui *t, int ch, int fkey)
 {
 	(void)t;
@@ -440,9 +435,10 @@ static const enum action actions[] = {ACT_OPEN,   ACT_FLUSH,  ACT_FLUSH_ALL,
                                       ACT_DELETE, ACT_RELOAD, ACT_NONE};
 
 const struct screen screen_queue = {
-    "Queue", "Postfix's mail queue: show, retry or delete a message",
-    actions, enter,
-    draw,    act,
-    key,     tick,
-    release,
+    "Queue",  "Postfix's mail queue: show, retry or delete a message",
+    actions,  enter,
+    draw,     NULL,
+    key,      tick,
+    release,  &lst,
+    handlers,
 };

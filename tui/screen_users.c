@@ -259,17 +259,6 @@ static const struct list_handler handlers[] = {
     {ACT_TOGGLE, toggle}, {ACT_OPEN, show},  {ACT_RELOAD, reload}, {ACT_NONE, NULL},
 };
 
-static int act(struct tui *t, enum action a)
-{
-	return list_dispatch(&lst, handlers, t, a, LINES - 4);
-}
-
-static int key(struct tui *t, int ch, int fkey)
-{
-	(void)t;
-	return list_key(&lst, ch, fkey);
-}
-
 static void release(void)
 {
 	list_release(&lst);
@@ -280,9 +269,10 @@ static const enum action actions[] = {ACT_ADD,    ACT_DELETE, ACT_PASSWD, ACT_QU
                                       ACT_TOGGLE, ACT_OPEN,   ACT_NONE};
 
 const struct screen screen_users = {
-    "Users", "mailbox users: add, delete (archived), password, quota, enable/disable",
-    actions, enter,
-    draw,    act,
-    key,     NULL,
-    release,
+    "Users",  "mailbox users: add, delete (archived), password, quota, enable/disable",
+    actions,  enter,
+    draw,     NULL,
+    NULL,     NULL,
+    release,  &lst,
+    handlers,
 };

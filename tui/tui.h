@@ -98,6 +98,8 @@ attr_t theme_attr(enum role r);
 
 /* ---- screens ---- */
 struct tui;
+struct list;
+struct list_handler;
 
 struct screen {
 	const char *title;            /* tab label */
@@ -105,16 +107,19 @@ struct screen {
 	const enum action *actions;   /* its own keys, for the footer; ends with ACT_NONE */
 	void (*enter)(struct tui *t); /* made current: (re)load what it shows */
 	void (*draw)(struct tui *t, int top, int rows);
-	/* Handle an action; returns 1 when it did. */
+	/* Handle an action; returns 1 when it did. NULL for a list screen:
+	 * its 'handlers', then the list's own actions (list_dispatch()). */
 	int (*act)(struct tui *t, enum action a);
 	/* A key that is no action, or any key while the screen takes text
 	 * input (filter); 'fkey' as for keys_action(). Returns 1 when used.
-	 * May be NULL. */
+	 * May be NULL (a list screen: the list's filter keys, list_key()). */
 	int (*key)(struct tui *t, int ch, int fkey);
 	/* Called about five times a second: collect background results,
 	 * start periodic refreshes; returns 1 when the screen must redraw. */
 	int (*tick)(struct tui *t);
-	void (*release)(void); /* free everything, wait for its jobs */
+	void (*release)(void);               /* free everything, wait for its jobs */
+	struct list *list;                   /* a list screen's table, or NULL */
+	const struct list_handler *handlers; /* its actions (ended by ACT_NONE) */
 };
 
 extern const struct screen *const screens[];
