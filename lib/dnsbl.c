@@ -691,3 +691,14 @@ const char *dnsbl_public_resolver(const struct dnsq_server *server)
 			return known[i].name;
 	return NULL;
 }
+
+char *dnsbl_result_detail(const struct dnsbl_result *r)
+{
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addstr(&sb, r->detail ? r->detail : "");
+	if (r->txt)
+		strbuf_addf(&sb, "%sTXT: %s", sb.len ? "; " : "", r->txt);
+	if (r->status == DNSBL_REFUSED)
+		strbuf_addf(&sb, "%s%s", sb.len ? "; " : "", DNSBL_REFUSED_FIX);
+	return strbuf_detach(&sb);
+}

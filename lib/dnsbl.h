@@ -122,6 +122,15 @@ int dnsbl_verdict(const struct dnsbl_report *rep);
 
 void dnsbl_report_release(struct dnsbl_report *rep);
 
+/* What to do when a list refuses our resolver. */
+#define DNSBL_REFUSED_FIX                                                                          \
+	"fix: ask a local recursive resolver (the unbound provisioning installs), not a "          \
+	"public or forwarding one"
+
+/* The DETAIL of a result as 'blacklist check' and mailtui show it: the
+ * reason, the list's own TXT, and the fix for a refusal. Caller frees. */
+char *dnsbl_result_detail(const struct dnsbl_result *r);
+
 /* The operator when 'server' is a well-known public resolver (which
  * several lists refuse), else NULL. */
 const char *dnsbl_public_resolver(const struct dnsq_server *server);

@@ -18,10 +18,6 @@
  * read "listed" and "could not check" apart. */
 enum { BL_CLEAN = 0, BL_LISTED = 1, BL_UNCHECKED = 2 };
 
-#define REFUSED_FIX                                                                                \
-	"fix: ask a local recursive resolver (the unbound provisioning installs), not a "          \
-	"public or forwarding one"
-
 struct opts {
 	struct dnsq_server server;
 	int health;
@@ -48,18 +44,6 @@ static long elapsed_ms(const struct timespec *t0)
 	return (t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
 }
 
-/* The table's DETAIL: the reason, the list's own TXT, the fix. */
-static char *detail_text(const struct dnsbl_result *r)
-{
-	struct strbuf sb = STRBUF_INIT;
-	strbuf_addstr(&sb, r->detail ? r->detail : "");
-	if (r->txt)
-		strbuf_addf(&sb, "%sTXT: %s", sb.len ? "; " : "", r->txt);
-	if (r->status == DNSBL_REFUSED)
-		strbuf_addf(&sb, "%s%s", sb.len ? "; " : "", REFUSED_FIX);
-	return strbuf_detach(&sb);
-}
-
 static void print_results(struct printer *p, const struct dnsbl_report *rep, int json)
 {
 	print_col(p, "subject", "SUBJECT", CELL_STR);
@@ -80,12 +64,12 @@ static void print_results(struct printer *p, const struct dnsbl_report *rep, int
 		if (json)
 			print_str(p, r->zone->weight == DNSBL_MAJOR ? "major" : "minor");
 		print_str(p, dnsbl_status_name(r->status));
-		char *d = json ? NULL : detail_text(r);
+		char *d = json ? NULL : dnsbl_result_detail(r);
 		print_str(p, json ? (r->detail ? r->detail : "") : d);
 		free(d);
 		if (json) {
 			print_str(p, r->txt ? r->txt : "");
-			print_str(p, r->status == DNSBL_REFUSED ? REFUSED_FIX : "");
+			print_str(p, r->status == DNSBL_REFUSED ? DNSBL_REFUSED_FIX : "");
 		}
 		print_str(p, r->status == DNSBL_LISTED ? r->zone->delist : "");
 	}

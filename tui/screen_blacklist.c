@@ -22,9 +22,6 @@
 #include <time.h>
 
 #define HISTORY_ROWS 500
-#define REFUSED_FIX                                                                                \
-	"fix: ask a local recursive resolver (the unbound provisioning installs), not a "          \
-	"public or forwarding one"
 
 static const struct list_col live_cols[] = {
     {"SUBJECT", 16, 0},
@@ -113,18 +110,6 @@ static enum role status_role(const char *status)
 	return ROLE_WARN;
 }
 
-/* The DETAIL cell as 'blacklist check' prints it: reason, TXT, fix. */
-static char *detail_text(const struct dnsbl_result *r)
-{
-	struct strbuf sb = STRBUF_INIT;
-	strbuf_addstr(&sb, r->detail ? r->detail : "");
-	if (r->txt)
-		strbuf_addf(&sb, "%sTXT: %s", sb.len ? "; " : "", r->txt);
-	if (r->status == DNSBL_REFUSED)
-		strbuf_addf(&sb, "%s%s", sb.len ? "; " : "", REFUSED_FIX);
-	return strbuf_detach(&sb);
-}
-
 static void rebuild_live(void)
 {
 	char *keep = list_selected_key(&live) ? xstrdup(list_selected_key(&live)) : NULL;
@@ -134,7 +119,7 @@ static void rebuild_live(void)
 			const struct dnsbl_result *r = &done->rep.v[i];
 			if (rank(r->status) != k)
 				continue;
-			char key[32], *detail = detail_text(r);
+			char key[32], *detail = dnsbl_result_detail(r);
 			snprintf(key, sizeof(key), "r%zu", i);
 			const char *cells[] = {r->subject, r->zone->zone,
 			                       dnsbl_status_name(r->status), detail};
