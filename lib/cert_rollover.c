@@ -190,14 +190,14 @@ int cert_rollover_step(struct mc_ctx *ctx, time_t now, const struct cert_options
 		               "makes one",
 		               no_key.msg);
 	char *next = cert_next_key_file(cfg);
-	int rc = 0;
-	if (access(next, F_OK) != 0 && !may_start) {
+	int rc = 0, pending = access(next, F_OK) == 0;
+	if (!pending && !may_start) {
 		r->action = CERT_ROLL_IDLE;
-	} else if (access(next, F_OK) != 0 && !from_ca(cfg)) {
+	} else if (!pending && !from_ca(cfg)) {
 		rc = mc_fail(err, MC_EUSAGE,
 		             "the served certificate is not from a CA: 'mailctl cert request' "
 		             "first (a new key needs a new certificate)");
-	} else if (access(next, F_OK) != 0) {
+	} else if (!pending) {
 		start(ctx, next, r, err, &rc);
 		r->tlsa_name = xasprintf("_25._tcp.%s.", cfg->hostname);
 	} else if ((rc = dnsrec_tlsa_from_key(next, r->tlsa_next, err)) == 0) {
